@@ -1,0 +1,19 @@
+//! The desired state: which stacks (an environment and its apps) the operator keeps, and how.
+//!
+//! Load with [`load_file`] / [`load_str`]. Loading never stops at the first problem: every error and
+//! warning is returned with `file:line:column`, the field path and a hint. See
+//! `docs/configuration.md` for the format.
+
+mod diagnostic;
+mod load;
+mod reference;
+mod schema;
+mod types;
+mod validate;
+pub mod yaml;
+
+pub use diagnostic::{Diagnostic, Severity};
+pub use load::{LoadError, Loaded, load_file, load_paths, load_str};
+pub use reference::{Reference, Segment, TemplateString, parse_template};
+pub use schema::{KeyDoc, SCHEMA};
+pub use types::*;

@@ -1,0 +1,305 @@
+//! Checks that need more than one field: references, names unique per stack, storages mounted
+//! once, resource combinations, and the Langfuse/ClickHouse facts of `shared/FACTS.md` that can be
+//! decided from the file alone (the rest need live state and are preflight checks of the planner).
+
+use std::collections::BTreeMap;
+
+use super::diagnostic::{Diagnostics, suggest};
+use super::reference::{Reference, Segment, TemplateString};
+use super::types::*;
+use super::yaml::Loc;
+use crate::quantity::{Cpu, Memory, consumption_combination_ok, consumption_combinations};
+
+pub(crate) fn check_stack(d: &mut Diagnostics, stack: &Stack, index: usize) {
+    let base = format!("stacks[{index}]");
+    check_unique_app_names(d, stack, &base);
+    check_exclusive_storages(d, stack, &base);
+    for app in &stack.apps {
+        let path = format!("{base}.apps.{}", app.key);
+        check_mounts(d, app, &path);
+        check_resources(d, app, &path);
+        check_tcp_scale(d, app, &path);
+        for (name, template, tpath) in templates_of(app, &path) {
+            check_references(d, stack, template, &tpath);
+            check_url(d, stack, name, template, &tpath);
+        }
+        check_env(d, stack, app, &path);
+    }
+}
+
+fn check_unique_app_names(d: &mut Diagnostics, stack: &Stack, base: &str) {
+    let mut seen: BTreeMap<&str, &str> = BTreeMap::new();
+    for app in &stack.apps {
+        if let Some(first) = seen.insert(&app.name, &app.key) {
+            d.error(
+                app.loc,
+                &format!("{base}.apps.{}", app.key),
+                format!("app name `{}` is already used by apps.{first}", app.name),
+                Some("each entry must name a different container app".into()),
+            );
+        }
+    }
+}
+
+fn check_exclusive_storages(d: &mut Diagnostics, stack: &Stack, base: &str) {
+    for storage in stack.storages.values().filter(|s| s.exclusive) {
+        let users: Vec<&AppSpec> = stack
+            .apps
+            .iter()
+            .filter(|a| a.storages().any(|s| s == storage.name))
+            .collect();
+        if users.len() > 1 {
+            let names: Vec<String> = users.iter().map(|a| format!("apps.{}", a.key)).collect();
+            for app in &users[1..] {
+                let loc = app
+                    .volumes
+                    .iter()
+                    .find(|v| v.storage == storage.name)
+                    .map_or(app.loc, |v| v.loc);
+                d.error(
+                    loc,
+                    &format!("{base}.apps.{}.volumes", app.key),
+                    format!(
+                        "exclusive storage `{}` is mounted by {}",
+                        storage.name,
+                        names.join(" and ")
+                    ),
+                    Some("an exclusive storage (ClickHouse data) may be mounted by one app only".into()),
+                );
+            }
+        }
+    }
+}
+
+fn check_mounts(d: &mut Diagnostics, app: &AppSpec, path: &str) {
+    for c in &app.containers {
+        for m in c.volume_mounts.iter().flatten() {
+            if !app.volumes.iter().any(|v| v.name == m.volume) {
+                let hint = suggest(&m.volume, app.volumes.iter().map(|v| v.name.as_str()))
+                    .map(|s| format!("did you mean `{s}`?"));
+                d.error(
+                    c.loc,
+                    &format!("{path}.containers.{}.volumeMounts", c.name),
+                    format!("volume `{}` is not declared in the app's `volumes`", m.volume),
+                    hint,
+                );
+            }
+        }
+    }
+}
+
+fn check_resources(d: &mut Diagnostics, app: &AppSpec, path: &str) {
+    if app.containers.is_empty()
+        || app
+            .workload_profile
+            .as_deref()
+            .is_some_and(|p| !p.eq_ignore_ascii_case("consumption"))
+    {
+        return;
+    }
+    let (mut cpu, mut mem) = (0u32, 0u64);
+    for c in &app.containers {
+        let (Some(Cpu(cc)), Some(Memory(mm))) = (c.cpu, c.memory) else {
+            return;
+        };
+        cpu += cc;
+        mem += mm;
+    }
+    if !consumption_combination_ok(Cpu(cpu), Memory(mem)) {
+        let table: Vec<String> = consumption_combinations().map(|(c, m)| format!("{c}/{m}")).collect();
+        d.error(
+            app.containers[0].loc,
+            &format!("{path}.containers"),
+            format!(
+                "CPU {} with memory {} is not a combination Container Apps accepts",
+                Cpu(cpu),
+                Memory(mem)
+            ),
+            Some(format!(
+                "the total over the app's containers must be one of (vCPU/memory): {}",
+                table.join(", ")
+            )),
+        );
+    }
+}
+
+fn check_tcp_scale(d: &mut Diagnostics, app: &AppSpec, path: &str) {
+    if app.tcp_ports().is_empty() {
+        return;
+    }
+    match app.desired_scale().min {
+        Some(0) => d.error(app.loc, &format!("{path}.scale.min"), "an app with TCP ports must keep at least one replica", Some("TCP traffic does not wake an app scaled to zero (microsoft/azure-container-apps#540): set scale.min to 1".into())),
+        None => d.warning(app.loc, &format!("{path}.scale"), "an app with TCP ports should declare scale.min >= 1", Some("TCP traffic does not wake an app scaled to zero; the default minReplicas is 0".into())),
+        Some(_) => {}
+    }
+}
+
+/// Every string of the app that may hold references: `(variable or secret name, template, path)`.
+fn templates_of<'a>(app: &'a AppSpec, path: &str) -> Vec<(&'a str, &'a TemplateString, String)> {
+    let mut out = Vec::new();
+    for (name, spec) in &app.secrets {
+        if let SecretSpec::Value(t) = spec {
+            out.push((name.as_str(), t, format!("{path}.secrets.{name}")));
+        }
+    }
+    for (container, vars) in &app.env {
+        for var in vars {
+            if let EnvValue::Literal(t) = &var.value {
+                out.push((var.name.as_str(), t, format!("{path}.env.{container}.{}", var.name)));
+            }
+        }
+    }
+    out
+}
+
+fn check_references(d: &mut Diagnostics, stack: &Stack, template: &TemplateString, path: &str) {
+    for r in template.references() {
+        let (Reference::AppName(key) | Reference::AppFqdn(key)) = r else {
+            continue;
+        };
+        match stack.app(key) {
+            None => {
+                let hint = suggest(key, stack.apps.iter().map(|a| a.key.as_str()))
+                    .map(|s| format!("did you mean `{s}`?"))
+                    .unwrap_or_else(|| {
+                        format!(
+                            "declared apps: {}",
+                            stack.apps.iter().map(|a| a.key.as_str()).collect::<Vec<_>>().join(", ")
+                        )
+                    });
+                d.error(
+                    template.loc,
+                    path,
+                    format!("`{r}` refers to no app: there is no `apps.{key}` in this stack"),
+                    Some(hint),
+                );
+            }
+            Some(app) if matches!(r, Reference::AppFqdn(_)) && app.ingress.is_none() => {
+                d.error(
+                    template.loc,
+                    path,
+                    format!("`{r}`: apps.{key} declares no ingress, so it has no FQDN"),
+                    Some("declare its ingress, or use ${apps.<key>.name}".into()),
+                );
+            }
+            Some(_) => {}
+        }
+    }
+}
+
+/// `scheme://${apps.K.name|fqdn}[:port]...` split into its parts, when the host is one app reference.
+struct AppUrl<'a> {
+    scheme: &'a str,
+    app_key: &'a str,
+    port: Option<u32>,
+}
+
+fn app_url(t: &TemplateString) -> Option<AppUrl<'_>> {
+    let [
+        Segment::Text(head),
+        Segment::Ref(Reference::AppName(key) | Reference::AppFqdn(key)),
+        rest @ ..,
+    ] = t.segments.as_slice()
+    else {
+        return None;
+    };
+    let scheme = head.strip_suffix("://")?;
+    let port = match rest.first() {
+        Some(Segment::Text(tail)) => tail.strip_prefix(':').and_then(|p| {
+            let digits: String = p.chars().take_while(char::is_ascii_digit).collect();
+            digits.parse().ok()
+        }),
+        _ => None,
+    };
+    Some(AppUrl {
+        scheme,
+        app_key: key,
+        port,
+    })
+}
+
+fn check_url(d: &mut Diagnostics, stack: &Stack, name: &str, t: &TemplateString, path: &str) {
+    let is_migration_url =
+        name.eq_ignore_ascii_case("CLICKHOUSE_MIGRATION_URL") || name.eq_ignore_ascii_case("clickhouse-migration-url");
+    if is_migration_url && (t.raw.starts_with("http://") || t.raw.starts_with("https://")) {
+        d.error(t.loc, path, "Langfuse runs its ClickHouse migrations with golang-migrate's clickhouse driver, which speaks the native TCP protocol: an http(s) URL fails with \"unknown driver\"", Some("use clickhouse://<app>:9000 with a TCP port on the ClickHouse app, or set LANGFUSE_AUTO_CLICKHOUSE_MIGRATION_DISABLED=true and run migrations elsewhere".into()));
+    }
+    let Some(url) = app_url(t) else { return };
+    let Some(target) = stack.app(url.app_key) else { return };
+    match url.scheme {
+        "clickhouse" | "tcp" => {
+            let port = url.port.unwrap_or(9000);
+            if !target.tcp_ports().contains(&port) {
+                d.error(t.loc, path, format!("the native protocol needs TCP port {port} on apps.{}, which declares no such port", url.app_key), Some(format!("add `additionalPorts: [{{ targetPort: {port}, exposedPort: {port}, external: false }}]` to apps.{} (or make its main ingress `transport: tcp`)", url.app_key)));
+            }
+        }
+        "http" | "https" => {
+            if let (Some(port), Some(ingress)) = (url.port, &target.ingress)
+                && ingress.transport != Transport::Tcp
+                && port == ingress.target_port
+                && port != 80
+                && port != 443
+            {
+                d.error(t.loc, path, format!("apps.{} has HTTP ingress, which other apps reach on port 80/443, never at its target port {port}", url.app_key), Some(format!("drop `:{port}` from the URL ({}://<app> reaches target port {port} through ingress)", url.scheme)));
+            }
+        }
+        _ => {}
+    }
+}
+
+fn check_env(d: &mut Diagnostics, stack: &Stack, app: &AppSpec, path: &str) {
+    let single_clickhouse = stack.apps.iter().any(|a| a.singleton);
+    for (container, vars) in &app.env {
+        if app.forbid_containers.contains(container) {
+            d.error(
+                app.loc,
+                &format!("{path}.env.{container}"),
+                format!("env is declared for container `{container}`, which `forbidContainers` forbids"),
+                None,
+            );
+        }
+        for var in vars {
+            let vpath = format!("{path}.env.{container}.{}", var.name);
+            match &var.value {
+                EnvValue::SecretRef(s) if !app.secrets.contains_key(s) => {
+                    d.warning(app.loc, &vpath, format!("secret `{s}` is not declared in this app's `secrets`; it must already exist in the live app"), None);
+                }
+                EnvValue::Literal(t)
+                    if single_clickhouse && var.name == "CLICKHOUSE_CLUSTER_ENABLED" && t.raw != "false" =>
+                {
+                    d.error(t.loc, &vpath, format!("CLICKHOUSE_CLUSTER_ENABLED is `{}`, but this stack runs a single ClickHouse", t.raw), Some("set it to \"false\" on both the web and the worker containers (Langfuse defaults it to true, which needs a ClickHouse cluster)".into()));
+                }
+                _ => {}
+            }
+        }
+    }
+}
+
+/// Stacks must have unique names, and no two stacks may own the same app.
+pub(crate) fn check_across_stacks(stacks: &[(usize, &Stack)], report: &mut dyn FnMut(&Stack, Loc, String, String)) {
+    let mut names: BTreeMap<&str, &Stack> = BTreeMap::new();
+    let mut apps: BTreeMap<String, (&Stack, &AppSpec)> = BTreeMap::new();
+    for (_, stack) in stacks {
+        if let Some(first) = names.insert(&stack.name, stack) {
+            report(
+                stack,
+                stack.loc,
+                "name".into(),
+                format!("stack name `{}` is already used (in {})", stack.name, first.source),
+            );
+        }
+        for app in &stack.apps {
+            let id = format!("{}/{}/{}", stack.subscription, stack.resource_group, app.name).to_ascii_lowercase();
+            if let Some((other, _)) = apps.insert(id, (stack, app))
+                && !std::ptr::eq(other, *stack)
+            {
+                report(
+                    stack,
+                    app.loc,
+                    format!("apps.{}", app.key),
+                    format!("container app `{}` is also owned by stack `{}`", app.name, other.name),
+                );
+            }
+        }
+    }
+}

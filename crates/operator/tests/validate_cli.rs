@@ -1,0 +1,90 @@
+//! `aca-operator validate` as a user runs it: the real binary, its exit code and its output.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn validate(files: &[PathBuf]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_aca-operator"))
+        .arg("validate")
+        .args(files)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn examples_are_valid_and_summarised() {
+    let files: Vec<PathBuf> = std::fs::read_dir(repo().join("deploy/examples"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "yaml"))
+        .collect();
+    let out = validate(&files);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        stdout.lines().count(),
+        files.len(),
+        "one summary line per file:\n{stdout}"
+    );
+    assert!(
+        stdout.contains("langfuse.yaml: ok: 1 stack (langfuse), 2 apps"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn three_problems_give_three_located_errors_and_exit_1() {
+    let out = validate(&[repo().join("crates/model/tests/fixtures/three-errors.yaml")]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let errors: Vec<&str> = stderr.lines().filter(|l| l.contains(": error: ")).collect();
+    assert_eq!(errors.len(), 3, "{stderr}");
+    for (line_col, what) in [
+        ("13:1", "tab character"),
+        ("10:9", "unknown key `scael`"),
+        ("13:9", "singleton"),
+    ] {
+        assert!(
+            errors
+                .iter()
+                .any(|e| e.contains(&format!("three-errors.yaml:{line_col}: error")) && e.contains(what)),
+            "{what} at {line_col}:\n{stderr}"
+        );
+    }
+    assert!(out.stdout.is_empty(), "no summary for an invalid file");
+}
+
+#[test]
+fn a_valid_and_an_invalid_file_together_exit_1_with_both_reported() {
+    let out = validate(&[
+        repo().join("deploy/examples/langfuse.yaml"),
+        repo().join("crates/model/tests/fixtures/three-errors.yaml"),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("langfuse.yaml: ok"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("3 errors"));
+}
+
+#[test]
+fn help_describes_every_subcommand() {
+    let out = Command::new(env!("CARGO_BIN_EXE_aca-operator"))
+        .arg("--help")
+        .output()
+        .unwrap();
+    let help = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success());
+    assert!(help.contains("validate"), "{help}");
+    let out = Command::new(env!("CARGO_BIN_EXE_aca-operator"))
+        .args(["validate", "--help"])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).contains("file:line:column"));
+}
