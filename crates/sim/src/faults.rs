@@ -32,6 +32,10 @@ pub struct Fault {
     /// `Retry-After` seconds on a 429 or 503 (default 1).
     #[serde(default)]
     pub retry_after: Option<u64>,
+    /// Answer normally but without these headers (e.g. `Azure-AsyncOperation`, to force the
+    /// `Location` style of long-running operation).
+    #[serde(default)]
+    pub remove_headers: Vec<String>,
     #[serde(default)]
     pub times: Option<u32>,
 }

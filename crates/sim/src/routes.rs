@@ -242,10 +242,15 @@ fn answer(state: &mut State, req: &Request, now: Instant) -> (Reply, Option<Faul
             return (reply, None);
         }
     };
-    let reply = match &fault {
+    let mut reply = match &fault {
         Some(f) if f.status.is_some() => fault_reply(f),
         _ => route(state, req, fault.as_ref(), now).unwrap_or_else(Reply::from),
     };
+    if let Some(f) = &fault {
+        reply
+            .headers
+            .retain(|(k, _)| !f.remove_headers.iter().any(|r| r.eq_ignore_ascii_case(k)));
+    }
     let id = state.next_id();
     let reply = reply
         .header(

@@ -1,0 +1,27 @@
+//! The operator's only door to Azure: an ARM client for container apps, managed environments,
+//! their storages and file shares, built on `azure_core`'s HTTP pipeline (retry with backoff and
+//! jitter honouring `Retry-After`, user agent, request ids) with credentials from `azure_identity`.
+//!
+//! On top of the pipeline it adds what ARM needs from a careful caller: long-running operations
+//! (`Azure-AsyncOperation` and `Location`), a client-side throttle per subscription, typed errors,
+//! ETags where ARM has them, HTTPS only (plain HTTP only to a loopback simulator, by explicit
+//! choice), and a trace of every request that never contains a token or a secret.
+//!
+//! The client knows nothing of desired state.
+
+mod auth;
+mod client;
+mod cloud;
+mod endpoint;
+mod error;
+mod lro;
+pub mod operations;
+mod policies;
+mod throttle;
+
+pub use auth::{AuthMethod, AuthSettings, STATIC_TOKEN_ENV};
+pub use client::{ArmClient, ArmConfig, RevisionAction, Tagged};
+pub use cloud::Cloud;
+pub use error::{ArmError, ArmResult};
+pub use lro::LroSettings;
+pub use throttle::ThrottleSettings;

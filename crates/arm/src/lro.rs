@@ -1,0 +1,145 @@
+//! Long-running operations, as ARM runs them: poll `Azure-AsyncOperation` (a status resource) when
+//! the answer has one, else `Location` (202 until done), honouring `Retry-After`, within a deadline.
+//! `Failed` or `Canceled` become [`ArmError::OperationFailed`] with ARM's code and message.
+
+use std::time::Duration;
+
+use azure_core::http::headers::HeaderName;
+use azure_core::http::{Method, RawResponse, Url};
+use serde::Deserialize;
+use tokio::time::Instant;
+
+use crate::client::ArmClient;
+use crate::endpoint::same_origin;
+use crate::error::{ArmError, ArmResult};
+use crate::operations;
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LroSettings {
+    /// Between polls when ARM sends no `Retry-After`.
+    pub poll_interval: Duration,
+    /// Upper bound on one wait, whatever `Retry-After` says.
+    pub max_poll_interval: Duration,
+    /// Give up (the operation may still finish) after this long.
+    pub deadline: Duration,
+}
+
+impl Default for LroSettings {
+    fn default() -> Self {
+        LroSettings {
+            poll_interval: Duration::from_secs(2),
+            max_poll_interval: Duration::from_secs(30),
+            deadline: Duration::from_secs(15 * 60),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct OperationStatus {
+    #[serde(default)]
+    status: String,
+    #[serde(default)]
+    error: Option<OperationError>,
+}
+
+#[derive(Debug, Deserialize)]
+struct OperationError {
+    #[serde(default)]
+    code: String,
+    #[serde(default)]
+    message: String,
+}
+
+pub(crate) fn retry_after(response: &RawResponse) -> Option<Duration> {
+    response
+        .headers()
+        .get_optional_str(&HeaderName::from_static("retry-after"))
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .map(Duration::from_secs)
+}
+
+fn header_url(response: &RawResponse, name: &'static str) -> Option<String> {
+    response
+        .headers()
+        .get_optional_str(&HeaderName::from_static(name))
+        .map(str::to_string)
+}
+
+impl ArmClient {
+    /// Waits until the operation `initial` started is over. An answer without operation headers
+    /// means the work is already done.
+    pub(crate) async fn wait_for_operation(&self, initial: &RawResponse) -> ArmResult<()> {
+        let async_url = header_url(initial, "azure-asyncoperation");
+        let location = header_url(initial, "location");
+        let (url, by_status) = match (async_url, location) {
+            (Some(u), _) => (u, true),
+            (None, Some(u)) => (u, false),
+            (None, None) => return Ok(()),
+        };
+        let url = Url::parse(&url).map_err(|e| ArmError::Decode {
+            what: "operation URL".into(),
+            message: e.to_string(),
+        })?;
+        if !same_origin(&url, self.endpoint()) {
+            return Err(ArmError::Decode {
+                what: "operation URL".into(),
+                message: format!(
+                    "{url} is not on the ARM endpoint {}; refusing to send credentials there",
+                    self.endpoint()
+                ),
+            });
+        }
+        let settings = self.lro_settings();
+        let start = Instant::now();
+        let mut delay = retry_after(initial).unwrap_or(settings.poll_interval);
+        loop {
+            if start.elapsed() + delay.min(settings.max_poll_interval) > settings.deadline {
+                return Err(ArmError::OperationTimedOut { after: start.elapsed() });
+            }
+            tokio::time::sleep(delay.min(settings.max_poll_interval)).await;
+            if by_status {
+                let raw = self
+                    .send(&operations::OPERATION_STATUS, Method::Get, url.clone(), None, &[])
+                    .await?;
+                let raw = ArmClient::expect_success(raw)?;
+                let status: OperationStatus = ArmClient::decode("operation status", &raw)?;
+                match status.status.as_str() {
+                    "Succeeded" => return Ok(()),
+                    "Failed" | "Canceled" | "Cancelled" => {
+                        let e = status.error.unwrap_or(OperationError {
+                            code: String::new(),
+                            message: String::new(),
+                        });
+                        return Err(ArmError::OperationFailed {
+                            status: status.status,
+                            code: e.code,
+                            message: e.message,
+                        });
+                    }
+                    _ => delay = retry_after(&raw).unwrap_or(settings.poll_interval),
+                }
+            } else {
+                let raw = self
+                    .send(&operations::OPERATION_RESULT, Method::Get, url.clone(), None, &[])
+                    .await?;
+                let code = u16::from(raw.status());
+                match code {
+                    202 => delay = retry_after(&raw).unwrap_or(settings.poll_interval),
+                    200..=299 => return Ok(()),
+                    _ => {
+                        return Err(match ArmError::from_status(code, raw.body(), None) {
+                            ArmError::BadRequest { code, message, .. } | ArmError::Conflict { code, message } => {
+                                ArmError::OperationFailed {
+                                    status: "Failed".into(),
+                                    code,
+                                    message,
+                                }
+                            }
+                            other => other,
+                        });
+                    }
+                }
+            }
+        }
+    }
+}
