@@ -1,0 +1,44 @@
+//! Who mounts what: exclusive storages, their owner app, and the apps that must not mount them.
+
+use aca_model::arm::{ContainerApp, Revision};
+use aca_model::desired::{AppSpec, Stack};
+
+use crate::observe::Observed;
+
+/// The declared app whose volumes use `storage`.
+pub fn owner<'a>(stack: &'a Stack, storage: &str) -> Option<&'a AppSpec> {
+    stack.apps.iter().find(|a| a.storages().any(|s| s == storage))
+}
+
+/// True when the app's live template has a volume on `storage`.
+pub fn mounts(app: &ContainerApp, storage: &str) -> bool {
+    app.volumes().iter().any(|v| {
+        v.storage_name
+            .as_deref()
+            .is_some_and(|s| s.eq_ignore_ascii_case(storage))
+    })
+}
+
+/// Declared apps other than the owner whose live template mounts an exclusive `storage`.
+pub fn intruders<'a>(stack: &'a Stack, observed: &Observed, storage: &str) -> Vec<&'a AppSpec> {
+    let owner = owner(stack, storage).map(|a| a.key.as_str());
+    stack
+        .apps
+        .iter()
+        .filter(|a| Some(a.key.as_str()) != owner)
+        .filter(|a| observed.app(&a.key).is_some_and(|live| mounts(live, storage)))
+        .collect()
+}
+
+/// Exclusive storages of the stack.
+pub fn exclusive_storages(stack: &Stack) -> impl Iterator<Item = &str> {
+    stack.storages.values().filter(|s| s.exclusive).map(|s| s.name.as_str())
+}
+
+/// Revisions with running replicas that mount `storage`.
+pub fn running_mounts<'a>(revisions: &'a [Revision], storage: &str) -> Vec<&'a Revision> {
+    revisions
+        .iter()
+        .filter(|r| r.replicas() > 0 && r.mounted_storages().iter().any(|s| s.eq_ignore_ascii_case(storage)))
+        .collect()
+}

@@ -1,0 +1,23 @@
+//! The reconcile core: observe a stack's live state, diff it against the fields the YAML declares,
+//! plan ordered steps that keep the invariants at every step, execute them, and report each drift.
+//! It talks to ARM only through [`ArmApi`].
+
+pub mod api;
+pub mod diff;
+mod digest;
+pub mod drift;
+pub mod execute;
+pub mod layout;
+pub mod observe;
+pub mod pass;
+pub mod patch;
+pub mod plan;
+pub mod resolve;
+
+pub use api::ArmApi;
+pub use diff::{Diff, diff_stack};
+pub use drift::{Drift, Fix, Severity};
+pub use execute::{ExecError, ExecSettings, Executor, StepEvent, StepOutcome};
+pub use observe::{Observed, observe};
+pub use pass::{Action, PassError, PassOptions, PassReport, run_pass};
+pub use plan::{Plan, Step, plan};

@@ -1,0 +1,200 @@
+//! One reconcile pass of one stack: observe → diff → plan → apply (in enforce mode) → report.
+//! Every drift is logged as one structured event; the pass ends with one summary event.
+
+use std::time::Duration;
+
+use aca_model::desired::Stack;
+use tokio::time::Instant;
+
+use crate::api::ArmApi;
+use crate::diff::{Diff, diff_stack};
+use crate::drift::{Drift, Severity};
+use crate::execute::{ExecError, ExecSettings, Executor, StepEvent, StepOutcome};
+use crate::observe::{Observed, observe};
+use crate::plan::{Plan, plan};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    /// The pass corrected it.
+    Corrected,
+    /// Reported only (observe mode, a plan that is only shown, or nothing can fix it).
+    Alerted,
+    /// A correction was attempted and failed.
+    Failed,
+}
+
+impl Action {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::Corrected => "corrected",
+            Action::Alerted => "alerted",
+            Action::Failed => "failed",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct PassOptions {
+    /// Carry out the plan (apps in observe mode are never written either way).
+    pub apply: bool,
+    pub exec: ExecSettings,
+    /// Log each drift and the summary (off for `plan`, which prints instead).
+    pub log_events: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct PassReport {
+    pub stack: String,
+    pub observed: Option<Observed>,
+    pub diff: Diff,
+    pub plan: Plan,
+    pub outcomes: Vec<StepOutcome>,
+    /// Why the pass stopped early, if it did.
+    pub error: Option<PassError>,
+    pub actions: Vec<(Drift, Action)>,
+    pub duration: Duration,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PassError {
+    #[error("observe: {0}")]
+    Observe(aca_arm::ArmError),
+    #[error("apply: {0}")]
+    Apply(ExecError),
+}
+
+impl PassError {
+    pub fn is_transient(&self) -> bool {
+        match self {
+            PassError::Observe(e) => e.is_transient(),
+            PassError::Apply(e) => e.is_transient(),
+        }
+    }
+}
+
+impl PassReport {
+    pub fn drift_count(&self) -> usize {
+        self.diff.drifts.len()
+    }
+
+    pub fn critical_count(&self) -> usize {
+        self.diff
+            .drifts
+            .iter()
+            .filter(|d| d.severity == Severity::Critical)
+            .count()
+    }
+}
+
+pub async fn run_pass(
+    api: &dyn ArmApi,
+    stack: &Stack,
+    options: PassOptions,
+    on_event: &(dyn Fn(&StepEvent) + Send + Sync),
+) -> PassReport {
+    let start = Instant::now();
+    let mut report = PassReport {
+        stack: stack.name.clone(),
+        observed: None,
+        diff: Diff::default(),
+        plan: Plan::default(),
+        outcomes: Vec::new(),
+        error: None,
+        actions: Vec::new(),
+        duration: Duration::ZERO,
+    };
+    let observed = match observe(api, stack).await {
+        Ok(o) => o,
+        Err(e) => {
+            report.error = Some(PassError::Observe(e));
+            report.duration = start.elapsed();
+            if options.log_events {
+                log_summary(&report);
+            }
+            return report;
+        }
+    };
+    report.diff = diff_stack(stack, &observed);
+    report.plan = plan(stack, &observed, &report.diff);
+    if options.apply && !report.plan.steps.is_empty() {
+        let executor = Executor {
+            api,
+            stack,
+            observed: &observed,
+            settings: options.exec,
+            on_event,
+        };
+        let (outcomes, error) = executor.run(&report.plan.steps).await;
+        report.outcomes = outcomes;
+        report.error = error.map(PassError::Apply);
+    }
+    report.actions = report
+        .diff
+        .drifts
+        .iter()
+        .map(|d| (d.clone(), action_for(d, &report, options.apply)))
+        .collect();
+    report.observed = Some(observed);
+    report.duration = start.elapsed();
+    if options.log_events {
+        for (d, a) in &report.actions {
+            log_drift(stack, d, *a);
+        }
+        log_summary(&report);
+    }
+    report
+}
+
+/// A drift is corrected when every step for its app ran.
+fn action_for(d: &Drift, report: &PassReport, applied: bool) -> Action {
+    if !applied || d.fix == crate::drift::Fix::None {
+        return Action::Alerted;
+    }
+    let Some(app) = d.app.as_deref() else {
+        return Action::Alerted;
+    };
+    let steps: Vec<usize> = report
+        .plan
+        .steps
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| s.app() == Some(app))
+        .map(|(i, _)| i)
+        .collect();
+    match steps.last() {
+        None => Action::Alerted,
+        Some(last) if *last < report.outcomes.len() => Action::Corrected,
+        Some(_) => Action::Failed,
+    }
+}
+
+fn log_drift(stack: &Stack, d: &Drift, action: Action) {
+    let app = d.app.as_deref().unwrap_or("-");
+    let changed_by = d.changed_by.as_deref().unwrap_or("");
+    let changed_at = d.changed_at.as_deref().unwrap_or("");
+    let note = d.note.as_deref().unwrap_or("");
+    match d.severity {
+        Severity::Critical => tracing::error!(
+            event = "drift", severity = "critical", stack = %stack.name, app, field = %d.path, desired = %d.desired,
+            live = %d.live, action = action.as_str(), changed_by, changed_at, note,
+            "{}", d
+        ),
+        Severity::Warning => tracing::warn!(
+            event = "drift", severity = "warning", stack = %stack.name, app, field = %d.path, desired = %d.desired,
+            live = %d.live, action = action.as_str(), changed_by, changed_at, note,
+            "{}", d
+        ),
+    }
+}
+
+fn log_summary(r: &PassReport) {
+    let corrected = r.actions.iter().filter(|(_, a)| *a == Action::Corrected).count();
+    let error = r.error.as_ref().map(ToString::to_string).unwrap_or_default();
+    if r.error.is_some() {
+        tracing::warn!(event = "pass", stack = %r.stack, drifts = r.drift_count(), critical = r.critical_count(),
+            corrected, steps = r.outcomes.len(), duration_ms = r.duration.as_millis() as u64, error = %error, "reconcile pass failed");
+    } else {
+        tracing::info!(event = "pass", stack = %r.stack, drifts = r.drift_count(), critical = r.critical_count(),
+            corrected, steps = r.outcomes.len(), duration_ms = r.duration.as_millis() as u64, "reconcile pass");
+    }
+}

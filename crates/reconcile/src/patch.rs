@@ -1,0 +1,412 @@
+//! Request bodies: the PATCH that brings a live app to the desired state, and the PUT that
+//! creates a missing one.
+//!
+//! A PATCH is built from a fresh read right before the write. Arrays (containers, env, volumes,
+//! secrets, port mappings) are rebuilt from that read, changing only owned entries, so other
+//! people's changes survive. When the template changes, the whole template is sent; when the
+//! configuration changes, the whole configuration with every secret's value (from `listSecrets`),
+//! so the body is correct whether ARM merges or replaces those objects.
+
+use aca_model::arm::{ContainerApp, EnvironmentStorage, ManagedEnvironment, Secret, StorageKind};
+use aca_model::desired::{AppSpec, ContainerSpec, EnvValue, SecretSpec, Stack};
+use serde_json::{Map, Value, json};
+
+use crate::layout;
+use crate::resolve::{ResolveError, Resolver};
+
+/// A PATCH body and what it changes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AppPatch {
+    pub body: Value,
+    pub template_changed: bool,
+    pub configuration_changed: bool,
+    /// Secret values changed (running replicas keep old values until a restart or new revision).
+    pub secrets_changed: bool,
+}
+
+/// What a patch needs besides the spec: the fresh app, its secret values, and the environment's storages.
+pub struct PatchInput<'a> {
+    pub stack: &'a Stack,
+    pub spec: &'a AppSpec,
+    pub live: &'a ContainerApp,
+    /// From `listSecrets` (values); needed only when the configuration changes.
+    pub live_secrets: Option<&'a [Secret]>,
+    pub storages: &'a std::collections::BTreeMap<String, EnvironmentStorage>,
+    pub resolver: &'a Resolver<'a>,
+}
+
+/// The PATCH for `spec` against the live app, or `None` when nothing owned differs.
+pub fn build_patch(input: &PatchInput) -> Result<Option<AppPatch>, ResolveError> {
+    let live = serde_json::to_value(input.live).unwrap_or(Value::Null);
+    let live_template = live
+        .pointer("/properties/template")
+        .cloned()
+        .unwrap_or_else(|| json!({}));
+    let mut template = live_template.clone();
+    apply_template(&mut template, input)?;
+    let template_changed = template != live_template;
+
+    let live_config = live
+        .pointer("/properties/configuration")
+        .cloned()
+        .unwrap_or_else(|| json!({}));
+    let mut config = live_config.clone();
+    let secrets_changed = apply_configuration(&mut config, input)?;
+    // Secrets are compared by value separately: GET shows none.
+    let configuration_changed = secrets_changed || strip_secrets(&config) != strip_secrets(&live_config);
+
+    if !template_changed && !configuration_changed {
+        return Ok(None);
+    }
+    let mut props = Map::new();
+    if template_changed {
+        props.insert("template".into(), template);
+    }
+    if configuration_changed {
+        if let Some(obj) = config.as_object_mut()
+            && let Some(ingress) = obj.get_mut("ingress").and_then(Value::as_object_mut)
+        {
+            ingress.remove("fqdn");
+        }
+        props.insert("configuration".into(), config);
+    }
+    Ok(Some(AppPatch {
+        body: json!({ "properties": props }),
+        template_changed,
+        configuration_changed,
+        secrets_changed,
+    }))
+}
+
+fn strip_secrets(config: &Value) -> Value {
+    let mut c = config.clone();
+    if let Some(obj) = c.as_object_mut() {
+        obj.remove("secrets");
+    }
+    c
+}
+
+fn storage_type(storages: &std::collections::BTreeMap<String, EnvironmentStorage>, name: &str) -> &'static str {
+    storages
+        .get(name)
+        .and_then(EnvironmentStorage::kind)
+        .unwrap_or(StorageKind::AzureFile)
+        .volume_storage_type()
+}
+
+fn array<'v>(obj: &'v mut Value, key: &str) -> &'v mut Vec<Value> {
+    if !obj.get(key).is_some_and(Value::is_array) {
+        obj[key] = json!([]);
+    }
+    obj[key].as_array_mut().expect("made an array above")
+}
+
+fn apply_template(template: &mut Value, input: &PatchInput) -> Result<(), ResolveError> {
+    let spec = input.spec;
+    if !template.is_object() {
+        *template = json!({});
+    }
+    // Forbidden containers go, and so do volumes on exclusive storages this app does not own (with
+    // their mounts).
+    let foreign: Vec<String> = layout::exclusive_storages(input.stack)
+        .filter(|s| !spec.storages().any(|o| o == *s))
+        .map(str::to_string)
+        .collect();
+    let foreign_volumes: Vec<String> = template
+        .get("volumes")
+        .and_then(Value::as_array)
+        .map(|vs| {
+            vs.iter()
+                .filter(|v| {
+                    v.get("storageName")
+                        .and_then(Value::as_str)
+                        .is_some_and(|s| foreign.iter().any(|f| f.eq_ignore_ascii_case(s)))
+                })
+                .filter_map(|v| v.get("name").and_then(Value::as_str).map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default();
+    {
+        let containers = array(template, "containers");
+        containers.retain(|c| {
+            !c.get("name")
+                .and_then(Value::as_str)
+                .is_some_and(|n| spec.forbid_containers.iter().any(|f| f == n))
+        });
+        for c in containers.iter_mut() {
+            if let Some(mounts) = c.get_mut("volumeMounts").and_then(Value::as_array_mut) {
+                mounts.retain(|m| {
+                    !m.get("volumeName")
+                        .and_then(Value::as_str)
+                        .is_some_and(|v| foreign_volumes.iter().any(|f| f == v))
+                });
+            }
+        }
+    }
+    if !foreign_volumes.is_empty() {
+        array(template, "volumes").retain(|v| {
+            !v.get("name")
+                .and_then(Value::as_str)
+                .is_some_and(|n| foreign_volumes.iter().any(|f| f == n))
+        });
+    }
+    for c in &spec.containers {
+        upsert_container(array(template, "containers"), c);
+    }
+    for (container, vars) in &spec.env {
+        if let Some(c) = array(template, "containers")
+            .iter_mut()
+            .find(|c| c.get("name").and_then(Value::as_str) == Some(container))
+        {
+            let env = array(c, "env");
+            for var in vars {
+                let mut entry = json!({ "name": var.name });
+                match &var.value {
+                    EnvValue::SecretRef(s) => entry["secretRef"] = json!(s),
+                    EnvValue::Literal(t) => entry["value"] = json!(input.resolver.resolve(t)?),
+                }
+                upsert_by_name(env, entry);
+            }
+        }
+    }
+    for v in &spec.volumes {
+        let entry = json!({ "name": v.name, "storageType": storage_type(input.storages, &v.storage), "storageName": v.storage });
+        upsert_by_name(array(template, "volumes"), entry);
+    }
+    let scale = spec.desired_scale();
+    if scale.min.is_some() || scale.max.is_some() {
+        if !template.get("scale").is_some_and(Value::is_object) {
+            template["scale"] = json!({});
+        }
+        if let Some(min) = scale.min {
+            template["scale"]["minReplicas"] = json!(min);
+        }
+        if let Some(max) = scale.max {
+            template["scale"]["maxReplicas"] = json!(max);
+        }
+    }
+    // ARM answers an empty volume list as absent: keep the shape the live read had.
+    if template
+        .get("volumes")
+        .and_then(Value::as_array)
+        .is_some_and(Vec::is_empty)
+        && input.live.template().and_then(|t| t.volumes.as_ref()).is_none()
+    {
+        template.as_object_mut().expect("an object").remove("volumes");
+    }
+    Ok(())
+}
+
+/// Replaces the entry with the same `name`, keeping fields of the old entry the new one does not set.
+fn upsert_by_name(list: &mut Vec<Value>, entry: Value) {
+    let name = entry.get("name").cloned();
+    match list.iter_mut().find(|e| e.get("name") == name.as_ref()) {
+        Some(existing) => {
+            if let (Some(old), Some(new)) = (existing.as_object_mut(), entry.as_object()) {
+                // A literal and a secretRef are alternatives: setting one removes the other.
+                if new.contains_key("value") {
+                    old.remove("secretRef");
+                }
+                if new.contains_key("secretRef") {
+                    old.remove("value");
+                }
+                for (k, v) in new {
+                    old.insert(k.clone(), v.clone());
+                }
+            }
+        }
+        None => list.push(entry),
+    }
+}
+
+fn upsert_container(containers: &mut Vec<Value>, c: &ContainerSpec) {
+    let idx = match containers
+        .iter()
+        .position(|x| x.get("name").and_then(Value::as_str) == Some(&c.name))
+    {
+        Some(i) => i,
+        None => {
+            containers.push(json!({ "name": c.name }));
+            containers.len() - 1
+        }
+    };
+    let target = &mut containers[idx];
+    if let Some(image) = &c.image {
+        target["image"] = json!(image);
+    }
+    if c.cpu.is_some() || c.memory.is_some() {
+        if !target.get("resources").is_some_and(Value::is_object) {
+            target["resources"] = json!({});
+        }
+        // Keep the live number form when the quantity is equal (1 and 1.0 are the same CPU).
+        if let Some(cpu) = c.cpu {
+            let same = target["resources"]
+                .get("cpu")
+                .and_then(Value::as_f64)
+                .and_then(|v| aca_model::quantity::Cpu::from_vcpu(v).ok())
+                == Some(cpu);
+            if !same {
+                target["resources"]["cpu"] = json!(cpu.vcpu());
+            }
+        }
+        if let Some(mem) = c.memory {
+            let same = target["resources"]
+                .get("memory")
+                .and_then(Value::as_str)
+                .and_then(|m| aca_model::quantity::Memory::parse(m).ok())
+                == Some(mem);
+            if !same {
+                target["resources"]["memory"] = json!(mem.to_string());
+            }
+        }
+    }
+    if let Some(mounts) = &c.volume_mounts {
+        let list: Vec<Value> = mounts
+            .iter()
+            .map(|m| {
+                let mut v = json!({ "volumeName": m.volume, "mountPath": m.path });
+                if let Some(sp) = &m.sub_path {
+                    v["subPath"] = json!(sp);
+                }
+                v
+            })
+            .collect();
+        target["volumeMounts"] = Value::Array(list);
+    }
+}
+
+/// Applies owned configuration; returns whether a secret value changed.
+fn apply_configuration(config: &mut Value, input: &PatchInput) -> Result<bool, ResolveError> {
+    let spec = input.spec;
+    if !config.is_object() {
+        *config = json!({});
+    }
+    if let Some(want) = &spec.ingress {
+        if !config.get("ingress").is_some_and(Value::is_object) {
+            config["ingress"] = json!({});
+        }
+        let ingress = &mut config["ingress"];
+        ingress["external"] = json!(want.external);
+        ingress["targetPort"] = json!(want.target_port);
+        let live_transport = ingress
+            .get("transport")
+            .and_then(Value::as_str)
+            .map(str::to_ascii_lowercase);
+        // `auto` is ARM's default: an absent transport already is `auto`.
+        if !(live_transport.is_none() && want.transport == aca_model::desired::Transport::Auto) {
+            ingress["transport"] = json!(want.transport.as_str());
+        }
+        if want.transport == aca_model::desired::Transport::Tcp {
+            ingress["exposedPort"] = json!(want.exposed_port.unwrap_or(want.target_port));
+        }
+        if let Some(ai) = want.allow_insecure {
+            ingress["allowInsecure"] = json!(ai);
+        }
+    }
+    if let Some(ports) = &spec.additional_ports {
+        if !config.get("ingress").is_some_and(Value::is_object) {
+            config["ingress"] = json!({});
+        }
+        let mappings: Vec<Value> = ports
+            .iter()
+            .map(|p| json!({ "targetPort": p.target_port, "exposedPort": p.effective_exposed_port(), "external": p.external }))
+            .collect();
+        let same = {
+            let live: Vec<(u64, u64, bool)> = config["ingress"]
+                .get("additionalPortMappings")
+                .and_then(Value::as_array)
+                .map(|ms| {
+                    ms.iter()
+                        .map(|m| {
+                            let t = m.get("targetPort").and_then(Value::as_u64).unwrap_or(0);
+                            (
+                                t,
+                                m.get("exposedPort").and_then(Value::as_u64).unwrap_or(t),
+                                m.get("external").and_then(Value::as_bool).unwrap_or(false),
+                            )
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            let mut a = live;
+            let mut b: Vec<(u64, u64, bool)> = ports
+                .iter()
+                .map(|p| {
+                    (
+                        u64::from(p.target_port),
+                        u64::from(p.effective_exposed_port()),
+                        p.external,
+                    )
+                })
+                .collect();
+            a.sort_unstable();
+            b.sort_unstable();
+            a == b
+        };
+        if !same {
+            config["ingress"]["additionalPortMappings"] = Value::Array(mappings);
+        }
+    }
+    // Secrets: the whole list with values, owned ones set to their desired value.
+    let mut secrets_changed = false;
+    if let Some(values) = input.live_secrets {
+        let mut list: Vec<Value> = values
+            .iter()
+            .map(|s| serde_json::to_value(s).unwrap_or(Value::Null))
+            .collect();
+        for (name, want) in &spec.secrets {
+            let entry = match want {
+                SecretSpec::Value(t) => json!({ "name": name, "value": input.resolver.resolve(t)? }),
+                SecretSpec::KeyVault { url, identity } => {
+                    json!({ "name": name, "keyVaultUrl": url, "identity": identity })
+                }
+            };
+            match list
+                .iter_mut()
+                .find(|s| s.get("name").and_then(Value::as_str) == Some(name))
+            {
+                Some(existing) if *existing == entry => {}
+                Some(existing) => {
+                    *existing = entry;
+                    secrets_changed = true;
+                }
+                None => {
+                    list.push(entry);
+                    secrets_changed = true;
+                }
+            }
+        }
+        config["secrets"] = Value::Array(list);
+    }
+    Ok(secrets_changed)
+}
+
+/// The PUT body that creates `spec` in the environment.
+pub fn build_create(
+    input_stack: &Stack,
+    spec: &AppSpec,
+    env: &ManagedEnvironment,
+    storages: &std::collections::BTreeMap<String, EnvironmentStorage>,
+    resolver: &Resolver,
+) -> Result<ContainerApp, ResolveError> {
+    let env_id = env.id.clone().unwrap_or_default();
+    let mut template = json!({ "containers": [] });
+    let empty_live = ContainerApp::default();
+    let input = PatchInput {
+        stack: input_stack,
+        spec,
+        live: &empty_live,
+        live_secrets: Some(&[]),
+        storages,
+        resolver,
+    };
+    apply_template(&mut template, &input)?;
+    let mut config = json!({ "activeRevisionsMode": "Single" });
+    apply_configuration(&mut config, &input)?;
+    let mut props = json!({ "environmentId": env_id, "configuration": config, "template": template });
+    if let Some(profile) = &spec.workload_profile {
+        props["workloadProfileName"] = json!(profile);
+    }
+    let body = json!({ "location": env.location.clone().unwrap_or_default(), "properties": props });
+    Ok(serde_json::from_value(body).expect("the body is a container app"))
+}

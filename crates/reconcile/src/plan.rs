@@ -1,0 +1,274 @@
+//! The planner: an ordered list of steps that brings a stack to its desired state without breaking
+//! an invariant at any point.
+//!
+//! Order, and why:
+//! 1. For each exclusive storage mounted by an app that does not own it (the ClickHouse sidecar in
+//!    Langfuse): snapshot the share (if asked), update those apps (removing the mount, and
+//!    applying their other drifts in the same revision), then wait until none of their revisions
+//!    with the mount has running replicas. Only then may the owner start on the share.
+//! 2. The other apps, those referenced by others first (`${apps.X...}`): create the missing ones and
+//!    wait until they run; update the drifted ones — with `recreate` (stop, wait for zero replicas,
+//!    then change) for a template change of an app on an exclusive storage.
+//!
+//! Apps in `observe` mode get no steps; steps that depend on them are dropped too.
+
+use std::collections::BTreeSet;
+use std::fmt;
+
+use aca_model::arm::ResourceId;
+use aca_model::desired::{AppSpec, EnvValue, Mode, Reference, SecretSpec, Stack, UpdateStrategy};
+
+use crate::diff::Diff;
+use crate::drift::Fix;
+use crate::layout;
+use crate::observe::Observed;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Step {
+    /// Snapshot the share behind an environment storage.
+    Snapshot { storage: String, share: ResourceId },
+    /// Create a missing app.
+    Create { app: String },
+    /// PATCH an app; with `recreate`, first stop its revisions that run on that exclusive storage.
+    Update {
+        app: String,
+        recreate: Option<String>,
+        secrets_only: bool,
+    },
+    /// Wait until no revision of these apps that mounts the storage has running replicas.
+    WaitNoMount { storage: String, apps: Vec<String> },
+    /// Wait until the app runs (a ready revision with replicas).
+    WaitRunning { app: String },
+}
+
+impl Step {
+    pub fn app(&self) -> Option<&str> {
+        match self {
+            Step::Create { app } | Step::Update { app, .. } | Step::WaitRunning { app } => Some(app),
+            Step::Snapshot { .. } | Step::WaitNoMount { .. } => None,
+        }
+    }
+
+    /// Short name for logs and metrics.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Step::Snapshot { .. } => "snapshot",
+            Step::Create { .. } => "create",
+            Step::Update { recreate: Some(_), .. } => "recreate",
+            Step::Update { .. } => "update",
+            Step::WaitNoMount { .. } => "wait-no-mount",
+            Step::WaitRunning { .. } => "wait-running",
+        }
+    }
+}
+
+impl fmt::Display for Step {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Step::Snapshot { storage, share } => {
+                write!(f, "snapshot the share behind storage `{storage}` ({})", share.name())
+            }
+            Step::Create { app } => write!(f, "create apps.{app}"),
+            Step::Update {
+                app, recreate: Some(s), ..
+            } => {
+                write!(
+                    f,
+                    "recreate apps.{app}: stop its revisions on `{s}`, wait for zero replicas, then update its template"
+                )
+            }
+            Step::Update {
+                app,
+                secrets_only: true,
+                ..
+            } => write!(
+                f,
+                "update apps.{app} and restart its active revision (secret values changed)"
+            ),
+            Step::Update { app, .. } => write!(f, "update apps.{app}"),
+            Step::WaitNoMount { storage, apps } => {
+                let names: Vec<String> = apps.iter().map(|a| format!("apps.{a}")).collect();
+                write!(
+                    f,
+                    "wait until no revision of {} with `{storage}` has running replicas",
+                    names.join(", ")
+                )
+            }
+            Step::WaitRunning { app } => write!(f, "wait until apps.{app} runs"),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Plan {
+    pub steps: Vec<Step>,
+    /// Why drift is left uncorrected (observe mode, nothing to fix it with...).
+    pub held: Vec<String>,
+}
+
+fn actionable(diff: &Diff, app: &str) -> Vec<Fix> {
+    diff.drifts
+        .iter()
+        .filter(|d| d.app.as_deref() == Some(app) && d.fix != Fix::None)
+        .map(|d| d.fix)
+        .collect()
+}
+
+pub fn plan(stack: &Stack, observed: &Observed, diff: &Diff) -> Plan {
+    let mut plan = Plan::default();
+    if observed.environment.is_none() {
+        plan.held.push(format!(
+            "environment `{}` does not exist: nothing is planned",
+            stack.environment
+        ));
+        return plan;
+    }
+    let enforced = |a: &AppSpec| stack.mode_of(a) == Mode::Enforce;
+    let mut handled: BTreeSet<String> = BTreeSet::new();
+
+    for storage in layout::exclusive_storages(stack) {
+        let intruders = layout::intruders(stack, observed, storage);
+        if intruders.is_empty() {
+            continue;
+        }
+        let owner = layout::owner(stack, storage);
+        if let Some(held) = intruders.iter().find(|a| !enforced(a)) {
+            plan.held.push(format!(
+                "apps.{} mounts exclusive storage `{storage}` but is in observe mode: the cutover waits",
+                held.key
+            ));
+            handled.extend(intruders.iter().map(|a| a.key.clone()));
+            handled.extend(owner.map(|o| o.key.clone()));
+            continue;
+        }
+        let spec = &stack.storages[storage];
+        if spec.snapshot_before_migration
+            && let Some(share) = share_id(stack, observed, storage)
+        {
+            plan.steps.push(Step::Snapshot {
+                storage: storage.to_string(),
+                share,
+            });
+        }
+        for app in &intruders {
+            plan.steps.push(Step::Update {
+                app: app.key.clone(),
+                recreate: None,
+                secrets_only: false,
+            });
+            handled.insert(app.key.clone());
+        }
+        plan.steps.push(Step::WaitNoMount {
+            storage: storage.to_string(),
+            apps: intruders.iter().map(|a| a.key.clone()).collect(),
+        });
+    }
+
+    for spec in dependency_order(stack) {
+        if handled.contains(&spec.key) {
+            continue;
+        }
+        let fixes = actionable(diff, &spec.key);
+        if fixes.is_empty() {
+            continue;
+        }
+        if !enforced(spec) {
+            plan.held.push(format!(
+                "apps.{} is in observe mode: drift is reported, not corrected",
+                spec.key
+            ));
+            continue;
+        }
+        if fixes.contains(&Fix::Create) {
+            plan.steps.push(Step::Create { app: spec.key.clone() });
+            plan.steps.push(Step::WaitRunning { app: spec.key.clone() });
+            continue;
+        }
+        let template = fixes.contains(&Fix::Template);
+        let exclusive = spec
+            .storages()
+            .find(|s| stack.storages.get(*s).is_some_and(|st| st.exclusive))
+            .map(str::to_string);
+        let recreate = if template && spec.update_strategy == UpdateStrategy::Recreate {
+            exclusive
+        } else {
+            None
+        };
+        let secrets_only = !template
+            && diff
+                .drifts
+                .iter()
+                .any(|d| d.app.as_deref() == Some(&spec.key) && d.path.contains(".configuration.secrets."));
+        let wait = recreate.is_some();
+        plan.steps.push(Step::Update {
+            app: spec.key.clone(),
+            recreate,
+            secrets_only,
+        });
+        if wait {
+            plan.steps.push(Step::WaitRunning { app: spec.key.clone() });
+        }
+    }
+    plan
+}
+
+/// The file share behind an environment storage (SMB: its account and share name).
+pub fn share_id(stack: &Stack, observed: &Observed, storage: &str) -> Option<ResourceId> {
+    let live = observed.storages.get(storage)?;
+    let f = live.properties.as_ref()?.azure_file.as_ref()?;
+    let rg = stack
+        .storages
+        .get(storage)
+        .and_then(|s| s.account_resource_group.clone())
+        .unwrap_or_else(|| stack.resource_group.clone());
+    Some(ResourceId::file_share(
+        &stack.subscription,
+        &rg,
+        f.account_name.as_deref()?,
+        f.share_name.as_deref()?,
+    ))
+}
+
+/// Apps referenced by others (`${apps.X...}` in secrets or env) come before the apps that reference them.
+fn dependency_order(stack: &Stack) -> Vec<&AppSpec> {
+    fn visit<'a>(stack: &'a Stack, app: &'a AppSpec, seen: &mut BTreeSet<String>, out: &mut Vec<&'a AppSpec>) {
+        if !seen.insert(app.key.clone()) {
+            return;
+        }
+        for dep in references(app) {
+            if let Some(d) = stack.app(&dep) {
+                visit(stack, d, seen, out);
+            }
+        }
+        out.push(app);
+    }
+    let mut seen = BTreeSet::new();
+    let mut out = Vec::new();
+    for app in &stack.apps {
+        visit(stack, app, &mut seen, &mut out);
+    }
+    out
+}
+
+fn references(app: &AppSpec) -> Vec<String> {
+    let mut keys = Vec::new();
+    let templates = app
+        .secrets
+        .values()
+        .filter_map(|s| match s {
+            SecretSpec::Value(t) => Some(t),
+            SecretSpec::KeyVault { .. } => None,
+        })
+        .chain(app.env.values().flatten().filter_map(|e| match &e.value {
+            EnvValue::Literal(t) => Some(t),
+            EnvValue::SecretRef(_) => None,
+        }));
+    for t in templates {
+        for r in t.references() {
+            if let Reference::AppName(k) | Reference::AppFqdn(k) = r {
+                keys.push(k.clone());
+            }
+        }
+    }
+    keys
+}

@@ -1,0 +1,143 @@
+//! Reconcile passes against the simulator (in-process, real HTTP on loopback): the sidecar
+//! migration, steady state, drift correction, observe mode.
+
+use std::path::Path;
+use std::time::Duration;
+
+use aca_arm::{ArmClient, ArmConfig, AuthMethod, AuthSettings, LroSettings};
+use aca_model::desired::{Mode, Stack, load_file};
+use aca_reconcile::{Action, ExecSettings, PassOptions, Severity, Step, run_pass};
+use aca_sim::{SimConfig, Simulator, StartOptions};
+use azure_core::credentials::Secret;
+use serde_json::Value;
+
+fn stack() -> Stack {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../deploy/examples/langfuse.yaml");
+    load_file(&path).unwrap().state.stacks.remove(0)
+}
+
+async fn start() -> Simulator {
+    let config = SimConfig {
+        lro_duration: Duration::from_millis(100),
+        revision_start: Duration::from_millis(150),
+        overlap: Duration::from_millis(300),
+        stop_delay: Duration::from_millis(100),
+        ..SimConfig::default()
+    };
+    Simulator::start(StartOptions {
+        scenario: Some("sidecar".into()),
+        config,
+        ..StartOptions::default()
+    })
+    .await
+    .unwrap()
+}
+
+fn client(sim: &Simulator) -> ArmClient {
+    ArmClient::new(ArmConfig {
+        endpoint: Some(sim.base_url.clone()),
+        allow_insecure_loopback: true,
+        auth: AuthSettings {
+            method: AuthMethod::Static,
+            static_token: Some(Secret::new("t")),
+            ..AuthSettings::default()
+        },
+        retry_initial_delay: Duration::from_millis(20),
+        lro: LroSettings {
+            poll_interval: Duration::from_millis(25),
+            ..LroSettings::default()
+        },
+        ..ArmConfig::default()
+    })
+    .unwrap()
+}
+
+fn options(apply: bool) -> PassOptions {
+    PassOptions {
+        apply,
+        exec: ExecSettings {
+            poll_interval: Duration::from_millis(40),
+            wait_timeout: Duration::from_secs(20),
+        },
+        log_events: false,
+    }
+}
+
+async fn get(sim: &Simulator, path: &str) -> Value {
+    reqwest::get(format!("{}{path}", sim.base_url))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn the_sidecar_migration_reaches_the_target_without_overlap() {
+    let sim = start().await;
+    let api = client(&sim);
+    let stack = stack();
+
+    let report = run_pass(&api, &stack, options(true), &|_| {}).await;
+    assert!(report.error.is_none(), "{:?}", report.error);
+    let kinds: Vec<&str> = report.plan.steps.iter().map(Step::kind).collect();
+    assert_eq!(
+        kinds,
+        ["snapshot", "update", "wait-no-mount", "create", "wait-running"],
+        "{:#?}",
+        report.plan.steps
+    );
+    assert!(
+        report
+            .diff
+            .drifts
+            .iter()
+            .any(|d| d.severity == Severity::Critical && d.path.contains("containers.clickhouse"))
+    );
+
+    // Target reached: a second pass finds nothing to do.
+    let again = run_pass(&api, &stack, options(true), &|_| {}).await;
+    assert!(again.diff.drifts.is_empty(), "{:#?}", again.diff.drifts);
+
+    let history: Value = get(&sim, "/_sim/revisions").await;
+    let on_share: Vec<&Value> = history
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["storages"].as_array().unwrap().iter().any(|s| s == "clickhouse-data"))
+        .collect();
+    assert_eq!(on_share.len(), 2, "the sidecar revision and the dedicated app's");
+    let interval = |r: &Value| {
+        (
+            r["runningFromMs"].as_u64().unwrap(),
+            r["runningUntilMs"].as_u64().unwrap_or(u64::MAX),
+        )
+    };
+    let (a, b) = (interval(on_share[0]), interval(on_share[1]));
+    assert!(
+        a.1 <= b.0 || b.1 <= a.0,
+        "two revisions ran on the share at once: {a:?} {b:?}"
+    );
+    sim.stop().await;
+}
+
+#[tokio::test]
+async fn observe_mode_plans_but_never_writes() {
+    let sim = start().await;
+    let api = client(&sim);
+    let mut stack = stack();
+    stack.mode = Mode::Observe;
+    let report = run_pass(&api, &stack, options(true), &|_| {}).await;
+    assert!(report.plan.steps.is_empty());
+    assert!(!report.plan.held.is_empty());
+    assert!(report.actions.iter().all(|(_, a)| *a == Action::Alerted));
+    let log: Value = get(&sim, "/_sim/requests").await;
+    assert!(
+        log.as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["kind"] == "read" || r["path"].as_str().unwrap().ends_with("/listSecrets")),
+        "{log:#}"
+    );
+    sim.stop().await;
+}
