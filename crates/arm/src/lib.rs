@@ -20,8 +20,11 @@ mod policies;
 mod throttle;
 
 pub use auth::{AuthMethod, AuthSettings, STATIC_TOKEN_ENV};
+/// The secret wrapper credentials use (never printed by `Debug`).
+pub use azure_core::credentials::Secret;
 pub use client::{ArmClient, ArmConfig, RevisionAction, Tagged};
 pub use cloud::Cloud;
 pub use error::{ArmError, ArmResult};
 pub use lro::LroSettings;
+pub use policies::ArmStats;
 pub use throttle::ThrottleSettings;

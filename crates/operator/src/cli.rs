@@ -1,19 +1,44 @@
 //! Command-line interface: every subcommand and flag, with its help text.
 
+use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
+use aca_arm::{AuthMethod, Cloud};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+pub const LONG_VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (commit ",
+    env!("ACA_GIT_COMMIT"),
+    ", built ",
+    env!("ACA_BUILD_DATE"),
+    ")"
+);
 
 /// Keeps Azure Container Apps in a declared state and reports every drift.
 ///
 /// aca-operator reads a desired-state YAML (stacks: a managed environment and its apps), reads the
 /// live resources through Azure Resource Manager, and reports or corrects the differences. It also
 /// carries out the one-time migration of a Langfuse ClickHouse sidecar to its own singleton app.
+/// Start with `aca-operator demo`: the whole story on a local ARM simulator, no Azure needed.
 #[derive(Debug, Parser)]
-#[command(name = "aca-operator", version, propagate_version = true, max_term_width = 100)]
+#[command(name = "aca-operator", version = LONG_VERSION, propagate_version = true, max_term_width = 100)]
 pub struct Cli {
+    /// Log format: `auto` is human-readable on a terminal and JSON lines otherwise.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Auto, env = "ACA_LOG_FORMAT")]
+    pub log_format: LogFormat,
+    /// Log filter (`info`, `debug`, `aca::arm=debug`, ...).
+    #[arg(long, global = true, default_value = "info", env = "ACA_LOG")]
+    pub log_level: String,
     #[command(subcommand)]
     pub command: Command,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Auto,
+    Json,
+    Text,
 }
 
 #[derive(Debug, Subcommand)]
@@ -23,6 +48,25 @@ pub enum Command {
     /// Exits 0 and prints one summary line per valid file; exits 1 and prints every problem
     /// (file:line:column, field path, hint) otherwise. Directories are read for *.yaml and *.yml.
     Validate(ValidateArgs),
+    /// Show what differs from the desired state and the steps that would fix it; change nothing.
+    ///
+    /// Exit code: 0 no drift, 2 drift found, 1 error.
+    Plan(PlanArgs),
+    /// Correct the drift once (after showing the plan), then exit.
+    ///
+    /// Exit code: 0 done (or nothing to do), 1 error.
+    Apply(ApplyArgs),
+    /// Run as a daemon: reconcile every stack each interval, log each drift, serve metrics.
+    Run(RunArgs),
+    /// Write a desired-state YAML for existing apps, to adopt a deployment without retyping it.
+    Export(ExportArgs),
+    /// The whole story on a local ARM simulator: plan, safe migration from the ClickHouse sidecar,
+    /// drift injected as a person would, alerts and corrections. No Azure, no set-up.
+    Demo(DemoArgs),
+    /// Run the local ARM simulator (the same as the `aca-sim` binary).
+    Sim(SimArgs),
+    /// Print the version, git commit and build date.
+    Version,
 }
 
 #[derive(Debug, Args)]
@@ -30,4 +74,141 @@ pub struct ValidateArgs {
     /// Desired-state files or directories to check.
     #[arg(required = true, value_name = "FILE")]
     pub files: Vec<PathBuf>,
+}
+
+/// Where ARM is and how to authenticate.
+#[derive(Debug, Clone, Args)]
+pub struct ArmArgs {
+    /// Azure cloud.
+    #[arg(long, default_value = "public", env = "ACA_CLOUD", value_parser = parse_cloud)]
+    pub cloud: Cloud,
+    /// ARM endpoint override, e.g. a local simulator (`http://127.0.0.1:PORT`).
+    #[arg(long, env = "ACA_ARM_ENDPOINT", value_name = "URL")]
+    pub arm_endpoint: Option<String>,
+    /// Allow plain HTTP to a loopback ARM endpoint (a local simulator). Never needed for Azure.
+    #[arg(long, env = "ACA_ALLOW_INSECURE_LOOPBACK")]
+    pub allow_insecure_loopback: bool,
+    /// Extra CA certificate (PEM) to trust, e.g. the simulator's in --tls mode.
+    #[arg(long, env = "ACA_CA_CERT", value_name = "FILE")]
+    pub ca_cert: Option<PathBuf>,
+    /// Credential: auto, managed-identity, workload-identity, azure-cli, client-secret, or static
+    /// (ACA_STATIC_TOKEN, loopback simulator only). See docs/security.md for what `auto` picks.
+    #[arg(long, default_value = "auto", env = "ACA_AUTH", value_parser = parse_auth)]
+    pub auth: AuthMethod,
+    /// Tag every ARM request with this id (x-aca-replica), to tell replicas apart.
+    #[arg(long, env = "ACA_REPLICA_ID")]
+    pub replica_id: Option<String>,
+}
+
+fn parse_cloud(s: &str) -> Result<Cloud, String> {
+    s.parse()
+}
+
+fn parse_auth(s: &str) -> Result<AuthMethod, String> {
+    s.parse()
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    /// Desired-state files or directories.
+    #[arg(short = 'f', long = "file", required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+    /// `text` (coloured on a terminal) or `json`.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+    pub output: OutputFormat,
+    #[command(flatten)]
+    pub arm: ArmArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ApplyArgs {
+    /// Apply once and exit (the daemon is `run`).
+    #[arg(long, required = true)]
+    pub once: bool,
+    /// Desired-state files or directories.
+    #[arg(short = 'f', long = "file", required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+    /// Do not ask for confirmation (it is only asked on a terminal).
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+    #[command(flatten)]
+    pub arm: ArmArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Desired-state files or directories (watched; a bad new version is refused and the last good
+    /// one stays in force).
+    #[arg(
+        short = 'f',
+        long = "file",
+        required = true,
+        value_name = "FILE",
+        env = "ACA_DESIRED_STATE"
+    )]
+    pub files: Vec<PathBuf>,
+    /// Overrides every stack's `interval` (e.g. `2s`).
+    #[arg(long, value_name = "DURATION")]
+    pub interval: Option<String>,
+    /// Serve /metrics, /healthz and /readyz here (loopback unless you choose otherwise).
+    #[arg(long, value_name = "ADDR", env = "ACA_LISTEN_METRICS")]
+    pub listen_metrics: Option<SocketAddr>,
+    /// How often the desired-state files are checked for changes.
+    #[arg(long, default_value = "2s", value_name = "DURATION")]
+    pub reload_interval: String,
+    /// How long a shutdown (SIGTERM/SIGINT) waits for the current ARM operation.
+    #[arg(long, default_value = "30s", value_name = "DURATION")]
+    pub shutdown_timeout: String,
+    /// At most this many stacks are reconciled at once.
+    #[arg(long, default_value_t = 16)]
+    pub max_concurrent_stacks: usize,
+    #[command(flatten)]
+    pub arm: ArmArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    #[arg(long)]
+    pub subscription: String,
+    #[arg(long)]
+    pub resource_group: String,
+    #[arg(long)]
+    pub environment: String,
+    /// Container apps to export (repeat the flag).
+    #[arg(long = "app", required = true, value_name = "NAME")]
+    pub apps: Vec<String>,
+    /// Name of the exported stack.
+    #[arg(long, default_value = "exported")]
+    pub stack_name: String,
+    #[command(flatten)]
+    pub arm: ArmArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Print the plan and stop (no migration, no drift).
+    #[arg(long)]
+    pub plan_only: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct SimArgs {
+    /// Address to listen on (port 0 picks a free port).
+    #[arg(long, default_value = "127.0.0.1:0")]
+    pub listen: SocketAddr,
+    /// A built-in scenario: `sidecar` (the migration plan's current layout) or `empty`.
+    #[arg(long, default_value = "sidecar")]
+    pub scenario: String,
+    /// Serve HTTPS and write the generated CA (PEM) to this file.
+    #[arg(long, value_name = "FILE")]
+    pub tls_ca_out: Option<PathBuf>,
+    /// Latency added to every ARM request, in milliseconds.
+    #[arg(long, default_value_t = 0)]
+    pub latency_ms: u64,
 }

@@ -1,15 +1,46 @@
 //! `aca-operator`: keeps Azure Container Apps stacks in their declared state.
 
+mod arm_setup;
 mod cli;
 mod commands;
+mod http;
+mod logging;
+mod metrics;
+mod render;
 
 use std::process::ExitCode;
 
 use clap::Parser;
 
+use crate::cli::{Cli, Command};
+
 fn main() -> ExitCode {
-    let cli = cli::Cli::parse();
-    match cli.command {
-        cli::Command::Validate(args) => commands::validate::run(&args),
+    let cli = Cli::parse();
+    if let Command::Validate(args) = &cli.command {
+        // No ARM, no runtime, no logs: just the file checks.
+        return commands::validate::run(args);
     }
+    if let Command::Version = cli.command {
+        println!("aca-operator {}", cli::LONG_VERSION);
+        return ExitCode::SUCCESS;
+    }
+    logging::init(cli.log_format, &cli.log_level);
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("aca-operator: cannot start the async runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    runtime.block_on(async {
+        match &cli.command {
+            Command::Plan(args) => commands::plan::run(args).await,
+            Command::Apply(args) => commands::apply::run(args).await,
+            Command::Run(args) => commands::run::run(args).await,
+            Command::Export(args) => commands::export::run(args).await,
+            Command::Demo(args) => commands::demo::run(args).await,
+            Command::Sim(args) => commands::sim::run(args).await,
+            Command::Validate(_) | Command::Version => unreachable!("handled above"),
+        }
+    })
 }

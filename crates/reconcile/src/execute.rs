@@ -17,6 +17,7 @@ use aca_arm::{ArmError, RevisionAction};
 use aca_model::arm::ContainerApp;
 use aca_model::desired::{AppSpec, Stack};
 use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
 
 use crate::api::ArmApi;
 use crate::layout;
@@ -54,6 +55,9 @@ pub enum ExecError {
     Invariant(String),
     #[error("timed out after {}s: {what}", after.as_secs())]
     Timeout { what: String, after: Duration },
+    /// A shutdown was requested; the plan stopped between ARM operations.
+    #[error("stopped: shutdown requested")]
+    Stopped,
     #[error("{0}")]
     Other(String),
 }
@@ -64,7 +68,7 @@ impl ExecError {
         match self {
             ExecError::Arm(e) => e.is_transient(),
             ExecError::ChangedSinceObserved { .. } | ExecError::Timeout { .. } | ExecError::Invariant(_) => true,
-            ExecError::Other(_) => false,
+            ExecError::Other(_) | ExecError::Stopped => false,
         }
     }
 }
@@ -92,6 +96,8 @@ pub struct Executor<'a> {
     pub observed: &'a Observed,
     pub settings: ExecSettings,
     pub on_event: &'a (dyn Fn(&StepEvent) + Send + Sync),
+    /// Checked before each step and while waiting: a shutdown stops between ARM operations.
+    pub cancel: Option<&'a CancellationToken>,
 }
 
 impl Executor<'_> {
@@ -99,6 +105,9 @@ impl Executor<'_> {
     pub async fn run(&self, steps: &[Step]) -> (Vec<StepOutcome>, Option<ExecError>) {
         let mut outcomes = Vec::new();
         for (index, step) in steps.iter().enumerate() {
+            if self.cancelled() {
+                return (outcomes, Some(ExecError::Stopped));
+            }
             (self.on_event)(&StepEvent::Started {
                 index,
                 total: steps.len(),
@@ -119,6 +128,10 @@ impl Executor<'_> {
             }
         }
         (outcomes, None)
+    }
+
+    fn cancelled(&self) -> bool {
+        self.cancel.is_some_and(CancellationToken::is_cancelled)
     }
 
     fn spec(&self, key: &str) -> Result<&AppSpec, ExecError> {

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use aca_arm::ArmResult;
 use aca_model::arm::{ContainerApp, EnvironmentStorage, ManagedEnvironment, ResourceId};
-use aca_model::desired::Stack;
+use aca_model::desired::{AppSpec, Stack};
 use futures_util::stream::{self, StreamExt};
 
 use crate::api::ArmApi;
@@ -47,6 +47,23 @@ pub fn app_id(stack: &Stack, name: &str) -> ResourceId {
     ResourceId::container_app(&stack.subscription, &stack.resource_group, name)
 }
 
+async fn observe_app(api: &dyn ArmApi, stack: &Stack, spec: &AppSpec) -> ArmResult<ObservedApp> {
+    let id = app_id(stack, &spec.name);
+    let app = api.find_app(&id).await?;
+    let secrets = if app.is_some() && !spec.secrets.is_empty() {
+        let values = api.list_secrets(&id).await?;
+        Some(
+            values
+                .into_iter()
+                .filter_map(|s| Some((s.name, Digest::of(&s.value?))))
+                .collect(),
+        )
+    } else {
+        None
+    };
+    Ok((spec.key.clone(), app, secrets))
+}
+
 /// One app as read: its key, the app if it exists, and its secret digests if read.
 type ObservedApp = (String, Option<ContainerApp>, Option<BTreeMap<String, Digest>>);
 
@@ -67,23 +84,10 @@ pub async fn observe(api: &dyn ArmApi, stack: &Stack) -> ArmResult<Observed> {
             }
         }
     }
-    let results: Vec<ArmResult<ObservedApp>> = stream::iter(&stack.apps)
-        .map(|spec| async move {
-            let id = app_id(stack, &spec.name);
-            let app = api.find_app(&id).await?;
-            let secrets = if app.is_some() && !spec.secrets.is_empty() {
-                let values = api.list_secrets(&id).await?;
-                Some(
-                    values
-                        .into_iter()
-                        .filter_map(|s| Some((s.name, Digest::of(&s.value?))))
-                        .collect(),
-                )
-            } else {
-                None
-            };
-            Ok((spec.key.clone(), app, secrets))
-        })
+    // The futures are collected first: a lazily mapped iterator trips a compiler limitation
+    // (higher-ranked lifetimes) once the pass runs inside a spawned task.
+    let reads: Vec<_> = stack.apps.iter().map(|spec| observe_app(api, stack, spec)).collect();
+    let results: Vec<ArmResult<ObservedApp>> = stream::iter(reads)
         .buffer_unordered(OBSERVE_CONCURRENCY)
         .collect()
         .await;

@@ -33,13 +33,15 @@ impl Action {
     }
 }
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Default)]
 pub struct PassOptions {
     /// Carry out the plan (apps in observe mode are never written either way).
     pub apply: bool,
     pub exec: ExecSettings,
     /// Log each drift and the summary (off for `plan`, which prints instead).
     pub log_events: bool,
+    /// A shutdown request: the executor stops between ARM operations.
+    pub cancel: Option<tokio_util::sync::CancellationToken>,
 }
 
 #[derive(Debug, Clone)]
@@ -123,6 +125,7 @@ pub async fn run_pass(
             observed: &observed,
             settings: options.exec,
             on_event,
+            cancel: options.cancel.as_ref(),
         };
         let (outcomes, error) = executor.run(&report.plan.steps).await;
         report.outcomes = outcomes;

@@ -80,6 +80,8 @@ pub struct RevisionRecord {
     /// Secret values the running replicas started with.
     pub secrets: BTreeMap<String, String>,
     pub restarts: u32,
+    /// Who made the change that created it (`systemData.lastModifiedBy` of that write).
+    pub created_by: Principal,
 }
 
 impl RevisionRecord {
@@ -339,6 +341,7 @@ pub fn write(
             deactivated_at: None,
             secrets,
             restarts: 0,
+            created_by: by.clone(),
         });
     }
     Ok(WriteOutcome { created, operation })
@@ -926,6 +929,8 @@ pub fn history(state: &State) -> Value {
                 "runningFromMs": if ran { from } else { None },
                 "runningUntilMs": if ran { until } else { None },
                 "failed": rev.failed,
+                "createdBy": rev.created_by.name,
+                "createdByType": rev.created_by.kind,
                 "secrets": rev.secrets,
                 "restarts": rev.restarts,
             }));

@@ -15,5 +15,5 @@ pub mod yaml;
 pub use diagnostic::{Diagnostic, Severity};
 pub use load::{LoadError, Loaded, load_file, load_paths, load_str};
 pub use reference::{Reference, Segment, TemplateString, parse_template};
-pub use schema::{KeyDoc, SCHEMA};
+pub use schema::{KeyDoc, SCHEMA, parse_duration};
 pub use types::*;

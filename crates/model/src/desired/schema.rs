@@ -560,7 +560,7 @@ fn mode(d: &mut Diagnostics, obj: &Obj, key: &str) -> Option<Mode> {
 }
 
 /// Parses `500ms`, `30s`, `5m`, `1h`, `1m30s`.
-pub(crate) fn parse_duration(s: &str) -> Option<Duration> {
+pub fn parse_duration(s: &str) -> Option<Duration> {
     let mut total = Duration::ZERO;
     let mut rest = s.trim();
     if rest.is_empty() {

@@ -1,3 +1,35 @@
 //! One module per subcommand.
 
+pub mod apply;
+pub mod demo;
+pub mod export;
+pub mod plan;
+pub mod run;
+pub mod sim;
 pub mod validate;
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+
+use aca_model::desired::{DesiredState, load_paths};
+
+/// Loads the desired state, printing warnings; on errors prints them all and returns `None`.
+pub fn load(files: &[PathBuf]) -> Option<DesiredState> {
+    match load_paths(files) {
+        Ok(loaded) => {
+            for w in &loaded.warnings {
+                eprintln!("{w}");
+            }
+            Some(loaded.state)
+        }
+        Err(e) => {
+            eprintln!("{e}");
+            eprintln!("nothing was sent to ARM: fix the desired state first");
+            None
+        }
+    }
+}
+
+pub fn stdout_is_terminal() -> bool {
+    std::io::stdout().is_terminal()
+}

@@ -1,0 +1,37 @@
+//! Builds the ARM client from the command line and the environment.
+
+use std::time::Duration;
+
+use aca_arm::{ArmClient, ArmConfig, AuthSettings, LroSettings};
+
+use crate::cli::ArmArgs;
+
+pub fn client(args: &ArmArgs) -> Result<ArmClient, String> {
+    let config = ArmConfig {
+        cloud: args.cloud,
+        endpoint: args.arm_endpoint.clone(),
+        allow_insecure_loopback: args.allow_insecure_loopback,
+        ca_cert: args.ca_cert.clone(),
+        auth: AuthSettings::from_env(args.auth),
+        replica_id: args.replica_id.clone(),
+        lro: lro_settings(args),
+        ..ArmConfig::default()
+    };
+    ArmClient::new(config).map_err(|e| e.to_string())
+}
+
+/// A local simulator answers in milliseconds: poll it often. Azure: every 2 s unless told otherwise.
+fn lro_settings(args: &ArmArgs) -> LroSettings {
+    if args
+        .arm_endpoint
+        .as_deref()
+        .is_some_and(|e| e.contains("127.0.0.1") || e.contains("localhost"))
+    {
+        LroSettings {
+            poll_interval: Duration::from_millis(100),
+            ..LroSettings::default()
+        }
+    } else {
+        LroSettings::default()
+    }
+}

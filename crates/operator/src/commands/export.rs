@@ -1,0 +1,172 @@
+//! `export`: writes a desired-state YAML from live apps, so an existing deployment is adopted
+//! without typing its configuration. Secret values are never written: secrets are listed as
+//! comments, to be declared with `${env:...}` or Key Vault references.
+
+use std::collections::BTreeSet;
+use std::fmt::Write as _;
+use std::process::ExitCode;
+
+use aca_model::arm::{ContainerApp, ResourceId};
+
+use crate::arm_setup;
+use crate::cli::ExportArgs;
+
+pub async fn run(args: &ExportArgs) -> ExitCode {
+    let client = match arm_setup::client(&args.arm) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("aca-operator: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let mut apps = Vec::new();
+    for name in &args.apps {
+        let id = ResourceId::container_app(&args.subscription, &args.resource_group, name);
+        match client.find_container_app(&id).await {
+            Ok(Some(app)) => apps.push((name.clone(), app)),
+            Ok(None) => {
+                eprintln!(
+                    "aca-operator: container app `{name}` does not exist in {}",
+                    args.resource_group
+                );
+                return ExitCode::from(1);
+            }
+            Err(e) => {
+                eprintln!("aca-operator: {name}: {e}");
+                return ExitCode::from(1);
+            }
+        }
+    }
+    print!("{}", to_yaml(args, &apps));
+    ExitCode::SUCCESS
+}
+
+/// A double-quoted YAML scalar (valid YAML for any text).
+fn q(s: &str) -> String {
+    serde_json::to_string(s).unwrap_or_else(|_| "\"\"".into())
+}
+
+pub fn to_yaml(args: &ExportArgs, apps: &[(String, ContainerApp)]) -> String {
+    let mut y = String::new();
+    let _ = writeln!(
+        y,
+        "# Exported by aca-operator from live state. Review before enforcing: every field below is owned."
+    );
+    let _ = writeln!(
+        y,
+        "stacks:\n  - name: {}\n    subscription: {}\n    resourceGroup: {}\n    environment: {}\n    mode: observe",
+        q(&args.stack_name),
+        q(&args.subscription),
+        q(&args.resource_group),
+        q(&args.environment)
+    );
+    let storages: BTreeSet<String> = apps
+        .iter()
+        .flat_map(|(_, a)| a.volumes().iter().filter_map(|v| v.storage_name.clone()))
+        .collect();
+    if !storages.is_empty() {
+        let _ = writeln!(y, "    storages:");
+        for s in &storages {
+            let _ = writeln!(y, "      {}: {{ exclusive: false }}", q(s));
+        }
+    }
+    let _ = writeln!(y, "    apps:");
+    for (name, app) in apps {
+        let _ = writeln!(y, "      {}:\n        name: {}", q(name), q(name));
+        let (min, max) = app.effective_scale();
+        let _ = writeln!(y, "        scale: {{ min: {min}, max: {max} }}");
+        if !app.containers().is_empty() {
+            let _ = writeln!(y, "        containers:");
+            for c in app.containers() {
+                let _ = writeln!(y, "          - name: {}", q(&c.name));
+                if let Some(i) = &c.image {
+                    let _ = writeln!(y, "            image: {}", q(i));
+                }
+                if let Some(r) = &c.resources {
+                    if let Some(cpu) = r.cpu {
+                        let _ = writeln!(y, "            cpu: {cpu}");
+                    }
+                    if let Some(m) = &r.memory {
+                        let _ = writeln!(y, "            memory: {}", q(m));
+                    }
+                }
+                if !c.volume_mounts().is_empty() {
+                    let _ = writeln!(y, "            volumeMounts:");
+                    for m in c.volume_mounts() {
+                        let _ = writeln!(
+                            y,
+                            "              - {{ volume: {}, path: {} }}",
+                            q(&m.volume_name),
+                            q(&m.mount_path)
+                        );
+                    }
+                }
+                if !c.env().is_empty() {
+                    let _ = writeln!(y, "            env:");
+                    for e in c.env() {
+                        match (&e.secret_ref, &e.value) {
+                            (Some(s), _) => {
+                                let _ = writeln!(y, "              {}: {{ secretRef: {} }}", q(&e.name), q(s));
+                            }
+                            (None, v) => {
+                                // `$` would start a reference: write it as `$$`.
+                                let _ = writeln!(
+                                    y,
+                                    "              {}: {}",
+                                    q(&e.name),
+                                    q(&v.clone().unwrap_or_default().replace('$', "$$"))
+                                );
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        if !app.volumes().is_empty() {
+            let _ = writeln!(y, "        volumes:");
+            for v in app.volumes() {
+                if let Some(s) = &v.storage_name {
+                    let _ = writeln!(y, "          - {{ name: {}, storage: {} }}", q(&v.name), q(s));
+                }
+            }
+        }
+        if let Some(i) = app.ingress() {
+            let _ = write!(
+                y,
+                "        ingress: {{ external: {}, transport: {}, targetPort: {}",
+                i.external.unwrap_or(false),
+                q(i.transport.as_deref().unwrap_or("auto")),
+                i.target_port.unwrap_or(80)
+            );
+            if i.transport.as_deref().is_some_and(|t| t.eq_ignore_ascii_case("tcp")) {
+                if let Some(p) = i.exposed_port {
+                    let _ = write!(y, ", exposedPort: {p}");
+                }
+            } else if let Some(ai) = i.allow_insecure {
+                let _ = write!(y, ", allowInsecure: {ai}");
+            }
+            let _ = writeln!(y, " }}");
+            if let Some(ports) = &i.additional_port_mappings {
+                let _ = writeln!(y, "        additionalPorts:");
+                for p in ports {
+                    let _ = writeln!(
+                        y,
+                        "          - {{ targetPort: {}, exposedPort: {}, external: {} }}",
+                        p.target_port,
+                        p.exposed_port.unwrap_or(p.target_port),
+                        p.external
+                    );
+                }
+            }
+        }
+        if !app.secrets().is_empty() {
+            let names: Vec<&str> = app.secrets().iter().map(|s| s.name.as_str()).collect();
+            let _ = writeln!(
+                y,
+                "        # secrets not exported (values are never written): {}",
+                names.join(", ")
+            );
+        }
+    }
+    y
+}

@@ -1,0 +1,110 @@
+//! The daemon's own listener: `/metrics` (Prometheus text), `/healthz` (alive), `/readyz` (the
+//! desired state is loaded and every stack had a successful pass recently).
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use axum::routing::get;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+use crate::metrics::Metrics;
+
+/// What `/readyz` decides from.
+#[derive(Debug, Default)]
+pub struct Health {
+    /// Stack name → (interval, last successful pass).
+    stacks: Mutex<BTreeMap<String, (Duration, Option<Instant>)>>,
+    leader: std::sync::atomic::AtomicBool,
+}
+
+impl Health {
+    pub fn set_stacks(&self, stacks: impl IntoIterator<Item = (String, Duration)>) {
+        let mut map = self.stacks.lock().expect("health lock");
+        let mut next = BTreeMap::new();
+        for (name, interval) in stacks {
+            let last = map.remove(&name).and_then(|(_, last)| last);
+            next.insert(name, (interval, last));
+        }
+        *map = next;
+    }
+
+    pub fn pass_succeeded(&self, stack: &str) {
+        if let Some(entry) = self.stacks.lock().expect("health lock").get_mut(stack) {
+            entry.1 = Some(Instant::now());
+        }
+    }
+
+    pub fn set_leader(&self, leader: bool) {
+        self.leader.store(leader, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Stacks without a successful pass within three intervals (plus a grace for slow ARM).
+    pub fn stale(&self) -> Vec<String> {
+        let now = Instant::now();
+        self.stacks
+            .lock()
+            .expect("health lock")
+            .iter()
+            .filter(|(_, (interval, last))| {
+                last.is_none_or(|t| now.duration_since(t) > *interval * 3 + Duration::from_secs(30))
+            })
+            .map(|(name, _)| name.clone())
+            .collect()
+    }
+}
+
+#[derive(Clone)]
+struct Ctx {
+    metrics: Arc<Metrics>,
+    health: Arc<Health>,
+}
+
+pub async fn serve(
+    addr: SocketAddr,
+    metrics: Arc<Metrics>,
+    health: Arc<Health>,
+    cancel: CancellationToken,
+) -> std::io::Result<SocketAddr> {
+    let listener = tokio::net::TcpListener::bind(addr).await?;
+    let bound = listener.local_addr()?;
+    let app = Router::new()
+        .route("/metrics", get(metrics_handler))
+        .route("/healthz", get(|| async { "ok\n" }))
+        .route("/readyz", get(ready_handler))
+        .with_state(Ctx { metrics, health });
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app)
+            .with_graceful_shutdown(async move { cancel.cancelled().await })
+            .await;
+    });
+    Ok(bound)
+}
+
+async fn metrics_handler(State(ctx): State<Ctx>) -> impl IntoResponse {
+    (
+        [(
+            "content-type",
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
+        ctx.metrics.encode(),
+    )
+}
+
+async fn ready_handler(State(ctx): State<Ctx>) -> impl IntoResponse {
+    let stale = ctx.health.stale();
+    let leader = ctx.health.leader.load(std::sync::atomic::Ordering::Relaxed);
+    let body = serde_json::json!({ "ready": stale.is_empty(), "leader": leader, "staleStacks": stale });
+    let status = if stale.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (status, [("content-type", "application/json")], body.to_string())
+}

@@ -1,0 +1,197 @@
+//! Prometheus metrics (text format on `/metrics`).
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+use std::sync::atomic::AtomicU64;
+
+use aca_reconcile::{Action, PassReport};
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct DriftLabels {
+    pub stack: String,
+    pub app: String,
+    pub field: String,
+    pub severity: String,
+    pub action: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct StackLabels {
+    pub stack: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct PassLabels {
+    pub stack: String,
+    pub result: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RequestLabels {
+    pub method: String,
+    pub status: String,
+}
+
+fn duration_histogram() -> Histogram {
+    Histogram::new(exponential_buckets(0.05, 2.0, 14))
+}
+
+/// Every metric the operator exports. Names are listed in docs/operations.md.
+pub struct Metrics {
+    pub registry: Registry,
+    /// `aca_drift_events_total`
+    pub drift_events: Family<DriftLabels, Counter>,
+    /// `aca_drifts`: drift found by the last pass, per stack.
+    pub drifts: Family<StackLabels, Gauge>,
+    /// `aca_critical_drifts`
+    pub critical: Family<StackLabels, Gauge>,
+    /// `aca_reconcile_duration_seconds`
+    pub duration: Family<StackLabels, Histogram, fn() -> Histogram>,
+    /// `aca_reconcile_passes_total`
+    pub passes: Family<PassLabels, Counter>,
+    /// `aca_last_successful_reconcile_timestamp_seconds`
+    pub last_success: Family<StackLabels, Gauge<f64, AtomicU64>>,
+    /// `aca_arm_requests_total`
+    pub arm_requests: Family<RequestLabels, Counter>,
+    /// `aca_arm_throttled_total`: 429 answers from ARM.
+    pub arm_throttled: Counter,
+    /// `aca_arm_throttle_wait_seconds_total`: time the client-side throttle made requests wait.
+    pub throttle_wait: Counter<f64, AtomicU64>,
+    /// `aca_config_reloads_total` by result.
+    pub reloads: Family<PassLabels, Counter>,
+    /// `aca_leader`: 1 when this replica may write.
+    pub leader: Gauge,
+    seen_requests: Mutex<BTreeMap<(String, u16), u64>>,
+    seen_wait_ms: Mutex<u64>,
+}
+
+impl Metrics {
+    pub fn new() -> Self {
+        let mut m = Metrics {
+            registry: Registry::with_prefix("aca"),
+            drift_events: Family::default(),
+            drifts: Family::default(),
+            critical: Family::default(),
+            duration: Family::new_with_constructor(duration_histogram),
+            passes: Family::default(),
+            last_success: Family::default(),
+            arm_requests: Family::default(),
+            arm_throttled: Counter::default(),
+            throttle_wait: Counter::default(),
+            reloads: Family::default(),
+            leader: Gauge::default(),
+            seen_requests: Mutex::new(BTreeMap::new()),
+            seen_wait_ms: Mutex::new(0),
+        };
+        let r = &mut m.registry;
+        r.register(
+            "drift_events",
+            "Drift events, by field and what was done",
+            m.drift_events.clone(),
+        );
+        r.register("drifts", "Drifts found by the last pass", m.drifts.clone());
+        r.register(
+            "critical_drifts",
+            "Invariant breaches found by the last pass",
+            m.critical.clone(),
+        );
+        r.register(
+            "reconcile_duration_seconds",
+            "Duration of reconcile passes",
+            m.duration.clone(),
+        );
+        r.register("reconcile_passes", "Reconcile passes, by result", m.passes.clone());
+        r.register(
+            "last_successful_reconcile_timestamp_seconds",
+            "Unix time of the last successful pass",
+            m.last_success.clone(),
+        );
+        r.register(
+            "arm_requests",
+            "ARM request attempts, by method and status (0: no response)",
+            m.arm_requests.clone(),
+        );
+        r.register(
+            "arm_throttled",
+            "429 answers received from ARM",
+            m.arm_throttled.clone(),
+        );
+        r.register(
+            "arm_throttle_wait_seconds",
+            "Time requests waited for the client-side throttle",
+            m.throttle_wait.clone(),
+        );
+        r.register("config_reloads", "Desired-state reloads, by result", m.reloads.clone());
+        r.register("leader", "1 when this replica may write to ARM", m.leader.clone());
+        m
+    }
+
+    pub fn record_pass(&self, r: &PassReport) {
+        let stack = StackLabels { stack: r.stack.clone() };
+        self.drifts.get_or_create(&stack).set(r.drift_count() as i64);
+        self.critical.get_or_create(&stack).set(r.critical_count() as i64);
+        self.duration.get_or_create(&stack).observe(r.duration.as_secs_f64());
+        let result = if r.error.is_some() { "error" } else { "ok" };
+        self.passes
+            .get_or_create(&PassLabels {
+                stack: r.stack.clone(),
+                result: result.into(),
+            })
+            .inc();
+        if r.error.is_none() {
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_secs_f64())
+                .unwrap_or(0.0);
+            self.last_success.get_or_create(&stack).set(now);
+        }
+        for (d, action) in &r.actions {
+            let labels = DriftLabels {
+                stack: r.stack.clone(),
+                app: d.app.clone().unwrap_or_default(),
+                field: d.path.clone(),
+                severity: d.severity.as_str().into(),
+                action: Action::as_str(*action).into(),
+            };
+            self.drift_events.get_or_create(&labels).inc();
+        }
+    }
+
+    /// Adds what the ARM client counted since the last call.
+    pub fn record_arm(&self, stats: &aca_arm::ArmStats) {
+        let mut seen = self.seen_requests.lock().expect("metrics lock");
+        for (method, status, count) in stats.requests() {
+            let prev = seen.insert((method.clone(), status), count).unwrap_or(0);
+            let delta = count.saturating_sub(prev);
+            if delta > 0 {
+                self.arm_requests
+                    .get_or_create(&RequestLabels {
+                        method,
+                        status: status.to_string(),
+                    })
+                    .inc_by(delta);
+                if status == 429 {
+                    self.arm_throttled.inc_by(delta);
+                }
+            }
+        }
+        let mut wait = self.seen_wait_ms.lock().expect("metrics lock");
+        let total = stats.throttle_wait().as_millis() as u64;
+        if total > *wait {
+            self.throttle_wait.inc_by((total - *wait) as f64 / 1000.0);
+            *wait = total;
+        }
+    }
+
+    pub fn encode(&self) -> String {
+        let mut out = String::new();
+        let _ = prometheus_client::encoding::text::encode(&mut out, &self.registry);
+        out
+    }
+}
