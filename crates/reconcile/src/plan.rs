@@ -8,7 +8,9 @@
 //!    with the mount has running replicas. Only then may the owner start on the share.
 //! 2. The other apps, those referenced by others first (`${apps.X...}`): create the missing ones and
 //!    wait until they run; update the drifted ones — with `recreate` (stop, wait for zero replicas,
-//!    then change) for a template change of an app on an exclusive storage.
+//!    then change) for a template change of an app on an exclusive storage. Before the owner of an
+//!    exclusive storage starts a revision (create or template change), a wait that no other app's
+//!    revision with that storage still runs (an old revision may drain after a restart mid-way).
 //!
 //! Apps in `observe` mode get no steps; steps that depend on them are dropped too.
 
@@ -178,6 +180,34 @@ pub fn plan(stack: &Stack, observed: &Observed, diff: &Diff) -> Plan {
                 spec.key
             ));
             continue;
+        }
+        let template = fixes.contains(&Fix::Template);
+        let exclusive = spec
+            .storages()
+            .find(|s| stack.storages.get(*s).is_some_and(|st| st.exclusive))
+            .map(str::to_string);
+        // Before the owner of an exclusive storage starts a revision on it, every other app's
+        // revision with that storage must have stopped — also after a restart mid-migration, when
+        // the live templates no longer show the mount but an old revision still drains.
+        if let Some(storage) = &exclusive
+            && (template || fixes.contains(&Fix::Create))
+            && !plan
+                .steps
+                .iter()
+                .any(|s| matches!(s, Step::WaitNoMount { storage: w, .. } if w == storage))
+        {
+            let others: Vec<String> = stack
+                .apps
+                .iter()
+                .filter(|a| a.key != spec.key && observed.app(&a.key).is_some())
+                .map(|a| a.key.clone())
+                .collect();
+            if !others.is_empty() {
+                plan.steps.push(Step::WaitNoMount {
+                    storage: storage.clone(),
+                    apps: others,
+                });
+            }
         }
         if fixes.contains(&Fix::Create) {
             plan.steps.push(Step::Create { app: spec.key.clone() });
