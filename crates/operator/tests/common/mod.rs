@@ -148,10 +148,11 @@ impl Running {
     }
 
     pub fn signal(&self, sig: &str) {
-        Command::new("kill")
+        // The process may have exited already: that is not an error here.
+        let _ = Command::new("kill")
             .args([&format!("-{sig}"), &self.child.id().to_string()])
-            .status()
-            .unwrap();
+            .stderr(Stdio::null())
+            .status();
     }
 
     pub fn wait_exit(&mut self, timeout: Duration) -> std::process::ExitStatus {
