@@ -111,6 +111,21 @@ pub fn stack_text(stack: &Stack, r: &PassReport, p: Palette) -> String {
             }
         }
     }
+    if !r.preflight.is_empty() {
+        let _ = writeln!(out, "\n  {}", p.bold("Preflight"));
+        for f in &r.preflight {
+            let label = match f.level {
+                aca_reconcile::Level::Error => p.red("error"),
+                aca_reconcile::Level::Warning => p.yellow("warning"),
+                aca_reconcile::Level::Info => p.dim("info"),
+            };
+            let _ = writeln!(out, "    {label} [{}] {}", f.check, f.what);
+            let _ = writeln!(out, "        remedy: {}", f.remedy);
+            if !f.sources.is_empty() {
+                let _ = writeln!(out, "        {}", p.dim(&format!("sources: {}", f.sources)));
+            }
+        }
+    }
     for problem in &r.diff.problems {
         let _ = writeln!(out, "  {} {problem}", p.red("cannot evaluate:"));
     }
@@ -178,6 +193,7 @@ pub fn stack_json(r: &PassReport) -> Value {
         "drifts": r.diff.drifts.iter().map(|d| drift_json(d, None)).collect::<Vec<_>>(),
         "steps": r.plan.steps.iter().map(|s| json!({"kind": s.kind(), "app": s.app(), "description": s.to_string()})).collect::<Vec<_>>(),
         "held": r.plan.held,
+        "preflight": r.preflight.iter().map(|f| json!({"level": f.level.as_str(), "check": f.check, "what": f.what, "remedy": f.remedy, "sources": f.sources})).collect::<Vec<_>>(),
         "problems": r.diff.problems,
         "error": r.error.as_ref().map(ToString::to_string),
     })

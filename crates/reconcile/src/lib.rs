@@ -12,6 +12,7 @@ pub mod observe;
 pub mod pass;
 pub mod patch;
 pub mod plan;
+pub mod preflight;
 pub mod resolve;
 
 pub use api::ArmApi;
@@ -21,3 +22,4 @@ pub use execute::{ExecError, ExecSettings, Executor, StepEvent, StepOutcome};
 pub use observe::{Observed, observe};
 pub use pass::{Action, PassError, PassOptions, PassReport, run_pass};
 pub use plan::{Plan, Step, plan};
+pub use preflight::{Finding, Level, preflight};

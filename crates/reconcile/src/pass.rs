@@ -12,6 +12,7 @@ use crate::drift::{Drift, Severity};
 use crate::execute::{ExecError, ExecSettings, Executor, StepEvent, StepOutcome};
 use crate::observe::{Observed, observe};
 use crate::plan::{Plan, plan};
+use crate::preflight::{Finding, Level, preflight};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Action {
@@ -49,6 +50,7 @@ pub struct PassReport {
     pub stack: String,
     pub observed: Option<Observed>,
     pub diff: Diff,
+    pub preflight: Vec<Finding>,
     pub plan: Plan,
     pub outcomes: Vec<StepOutcome>,
     /// Why the pass stopped early, if it did.
@@ -63,6 +65,9 @@ pub enum PassError {
     Observe(aca_arm::ArmError),
     #[error("apply: {0}")]
     Apply(ExecError),
+    /// Preflight errors: nothing is corrected until they are fixed.
+    #[error("preflight: {0}")]
+    Preflight(String),
 }
 
 impl PassError {
@@ -70,6 +75,8 @@ impl PassError {
         match self {
             PassError::Observe(e) => e.is_transient(),
             PassError::Apply(e) => e.is_transient(),
+            // Rechecked every pass: the environment may be fixed meanwhile.
+            PassError::Preflight(_) => true,
         }
     }
 }
@@ -99,6 +106,7 @@ pub async fn run_pass(
         stack: stack.name.clone(),
         observed: None,
         diff: Diff::default(),
+        preflight: Vec::new(),
         plan: Plan::default(),
         outcomes: Vec::new(),
         error: None,
@@ -117,8 +125,21 @@ pub async fn run_pass(
         }
     };
     report.diff = diff_stack(stack, &observed);
+    report.preflight = preflight(stack, &observed);
     report.plan = plan(stack, &observed, &report.diff);
-    if options.apply && !report.plan.steps.is_empty() {
+    let blocking: Vec<String> = report
+        .preflight
+        .iter()
+        .filter(|f| f.level == Level::Error)
+        .map(|f| f.check.to_string())
+        .collect();
+    if !blocking.is_empty() {
+        report.error = Some(PassError::Preflight(format!(
+            "{} blocking finding(s): {}",
+            blocking.len(),
+            blocking.join(", ")
+        )));
+    } else if options.apply && !report.plan.steps.is_empty() {
         let executor = Executor {
             api,
             stack,
@@ -140,12 +161,30 @@ pub async fn run_pass(
     report.observed = Some(observed);
     report.duration = start.elapsed();
     if options.log_events {
+        for f in &report.preflight {
+            log_finding(stack, f);
+        }
         for (d, a) in &report.actions {
             log_drift(stack, d, *a);
         }
         log_summary(&report);
     }
     report
+}
+
+fn log_finding(stack: &Stack, f: &Finding) {
+    let (check, what, remedy, sources) = (f.check, f.what.as_str(), f.remedy.as_str(), f.sources);
+    match f.level {
+        Level::Error => {
+            tracing::error!(event = "preflight", level_name = "error", stack = %stack.name, check, what, remedy, sources, "{f}")
+        }
+        Level::Warning => {
+            tracing::warn!(event = "preflight", level_name = "warning", stack = %stack.name, check, what, remedy, sources, "{f}")
+        }
+        Level::Info => {
+            tracing::info!(event = "preflight", level_name = "info", stack = %stack.name, check, what, remedy, sources, "{f}")
+        }
+    }
 }
 
 /// A drift is corrected when every step for its app ran.
