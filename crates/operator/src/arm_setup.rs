@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use aca_arm::{ArmClient, ArmConfig, AuthSettings, LroSettings};
+use aca_reconcile::ExecSettings;
 
 use crate::cli::ArmArgs;
 
@@ -20,18 +21,32 @@ pub fn client(args: &ArmArgs) -> Result<ArmClient, String> {
     ArmClient::new(config).map_err(|e| e.to_string())
 }
 
+fn is_local(args: &ArmArgs) -> bool {
+    args.arm_endpoint
+        .as_deref()
+        .is_some_and(|e| e.contains("://127.") || e.contains("://localhost") || e.contains("://[::1]"))
+}
+
 /// A local simulator answers in milliseconds: poll it often. Azure: every 2 s unless told otherwise.
 fn lro_settings(args: &ArmArgs) -> LroSettings {
-    if args
-        .arm_endpoint
-        .as_deref()
-        .is_some_and(|e| e.contains("127.0.0.1") || e.contains("localhost"))
-    {
+    if is_local(args) {
         LroSettings {
             poll_interval: Duration::from_millis(100),
             ..LroSettings::default()
         }
     } else {
         LroSettings::default()
+    }
+}
+
+/// How often the executor polls while replicas start or stop.
+pub fn exec_settings(args: &ArmArgs) -> ExecSettings {
+    if is_local(args) {
+        ExecSettings {
+            poll_interval: Duration::from_millis(200),
+            ..ExecSettings::default()
+        }
+    } else {
+        ExecSettings::default()
     }
 }

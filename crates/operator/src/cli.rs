@@ -58,6 +58,10 @@ pub enum Command {
     Apply(ApplyArgs),
     /// Run as a daemon: reconcile every stack each interval, log each drift, serve metrics.
     Run(RunArgs),
+    /// Return from the dedicated ClickHouse app to the sidecar layout, with the same care (see
+    /// docs/migration.md): snapshot, stop the dedicated app (kept, not deleted), then restore the
+    /// sidecar in Langfuse at one replica with its secrets pointing at localhost.
+    Rollback(RollbackArgs),
     /// Write a desired-state YAML for existing apps, to adopt a deployment without retyping it.
     Export(ExportArgs),
     /// The whole story on a local ARM simulator: plan, safe migration from the ClickHouse sidecar,
@@ -132,6 +136,18 @@ pub struct ApplyArgs {
     #[arg(long, required = true)]
     pub once: bool,
     /// Desired-state files or directories.
+    #[arg(short = 'f', long = "file", required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+    /// Do not ask for confirmation (it is only asked on a terminal).
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+    #[command(flatten)]
+    pub arm: ArmArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct RollbackArgs {
+    /// The desired-state file of the migrated layout (it names the apps and the storage).
     #[arg(short = 'f', long = "file", required = true, value_name = "FILE")]
     pub files: Vec<PathBuf>,
     /// Do not ask for confirmation (it is only asked on a terminal).

@@ -38,6 +38,7 @@ fn main() -> ExitCode {
             Command::Apply(args) => commands::apply::run(args).await,
             Command::Run(args) => commands::run::run(args).await,
             Command::Export(args) => commands::export::run(args).await,
+            Command::Rollback(args) => commands::rollback::run(args).await,
             Command::Demo(args) => commands::demo::run(args).await,
             Command::Sim(args) => commands::sim::run(args).await,
             Command::Validate(_) | Command::Version => unreachable!("handled above"),

@@ -151,3 +151,59 @@ async fn killed_after_each_step_then_restarted_it_still_ends_in_the_target() {
         sim.stop().await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rollback_returns_to_the_sidecar_layout_without_overlap() {
+    let sim = sim().await;
+    let dir = scratch("rollback");
+    migrate(&sim, &dir);
+    let file = dir.join("target.yaml");
+    let out = operator(&sim, &["rollback", "--yes", "-f", file.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("Rolled back"), "{stdout}");
+
+    let lf = app(&sim, "langfuse").await;
+    let t = &lf["properties"]["template"];
+    let containers: Vec<&str> = t["containers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    assert!(containers.contains(&"clickhouse"), "{containers:?}");
+    assert_eq!(t["volumes"][0]["storageName"], "clickhouse-data");
+    assert_eq!(
+        (t["scale"]["minReplicas"].as_u64(), t["scale"]["maxReplicas"].as_u64()),
+        (Some(1), Some(1)),
+        "one ClickHouse only"
+    );
+    let secrets = lf["properties"]["configuration"]["secrets"].as_array().unwrap();
+    let value = |n: &str| {
+        secrets.iter().find(|s| s["name"] == n).unwrap()["value"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    assert_eq!(value("clickhouse-url"), "http://localhost:8123");
+    assert_eq!(value("clickhouse-migration-url"), "clickhouse://localhost:9000");
+    // The dedicated app is kept, not deleted, and runs nothing.
+    let revisions = admin(&sim, reqwest::Method::GET, "/_sim/revisions", None).await;
+    assert!(
+        revisions
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["app"] == "langfuse-clickhouse")
+    );
+    assert!(app(&sim, "langfuse-clickhouse").await["id"].is_string());
+    let bad = overlap_started_by_operator(&sim, "clickhouse-data").await;
+    assert!(bad.is_empty(), "{bad:?}");
+    sim.stop().await;
+}

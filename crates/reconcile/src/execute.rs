@@ -168,6 +168,8 @@ impl Executor<'_> {
                 )))
             }
             Step::WaitRunning { app } => self.wait_running(step, app).await,
+            Step::Stop { app, storage } => self.stop(step, app, storage).await,
+            Step::RestoreSidecar { app, from, storage } => self.restore_sidecar(app, from, storage).await,
         }
     }
 
@@ -316,6 +318,68 @@ impl Executor<'_> {
             }
         }
         Ok(StepOutcome::Done(done))
+    }
+
+    async fn stop(&self, step: &Step, key: &str, storage: &str) -> Result<StepOutcome, ExecError> {
+        let spec = self.spec(key)?;
+        let id = app_id(self.stack, &spec.name);
+        let revisions = self.api.list_revisions(&id).await?;
+        let mut stopped = Vec::new();
+        for r in revisions
+            .iter()
+            .filter(|r| r.is_active() && r.mounted_storages().iter().any(|s| s.eq_ignore_ascii_case(storage)))
+        {
+            if let Some(name) = &r.name {
+                self.api.revision_action(&id, name, RevisionAction::Deactivate).await?;
+                stopped.push(name.clone());
+            }
+        }
+        self.wait_no_mount(step, key, storage).await?;
+        Ok(StepOutcome::Done(format!(
+            "deactivated {}; no replica runs on `{storage}`",
+            if stopped.is_empty() {
+                "nothing".into()
+            } else {
+                stopped.join(", ")
+            }
+        )))
+    }
+
+    async fn restore_sidecar(&self, host_key: &str, owner_key: &str, storage: &str) -> Result<StepOutcome, ExecError> {
+        let host = self.spec(host_key)?;
+        let owner = self.spec(owner_key)?;
+        let Some(live_host) = self.fresh(host_key, host).await? else {
+            return Err(ExecError::Other(format!("apps.{host_key} does not exist")));
+        };
+        let owner_id = app_id(self.stack, &owner.name);
+        let live_owner = self
+            .api
+            .find_app(&owner_id)
+            .await?
+            .ok_or_else(|| ExecError::Other(format!("apps.{owner_key} does not exist")))?;
+        // Nothing else may run on the share when the sidecar starts.
+        for other in self.stack.apps.iter().filter(|a| a.key != host_key) {
+            let id = app_id(self.stack, &other.name);
+            if self.api.find_app(&id).await?.is_some() {
+                let revisions = self.api.list_revisions(&id).await?;
+                if !layout::running_mounts(&revisions, storage).is_empty() {
+                    return Err(ExecError::Invariant(format!(
+                        "apps.{} still runs on `{storage}`",
+                        other.key
+                    )));
+                }
+            }
+        }
+        let host_id = app_id(self.stack, &host.name);
+        let secrets = self.api.list_secrets(&host_id).await?;
+        let body =
+            crate::patch::build_sidecar_restore(self.stack, host, owner, &live_host, &live_owner, &secrets, storage)
+                .map_err(|e| ExecError::Other(e.to_string()))?;
+        self.api.update_app(&host_id, &body).await?;
+        Ok(StepOutcome::Done(format!(
+            "{} runs {} again as a sidecar, at one replica",
+            host.name, owner.name
+        )))
     }
 
     async fn wait_no_mount(&self, step: &Step, key: &str, storage: &str) -> Result<(), ExecError> {

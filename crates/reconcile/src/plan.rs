@@ -41,12 +41,21 @@ pub enum Step {
     WaitNoMount { storage: String, apps: Vec<String> },
     /// Wait until the app runs (a ready revision with replicas).
     WaitRunning { app: String },
+    /// Rollback: deactivate the app's revisions on the storage and wait for zero replicas.
+    Stop { app: String, storage: String },
+    /// Rollback: put the owner's containers back into `app` as a sidecar on the storage, at one
+    /// replica, with its secrets pointing at localhost.
+    RestoreSidecar { app: String, from: String, storage: String },
 }
 
 impl Step {
     pub fn app(&self) -> Option<&str> {
         match self {
-            Step::Create { app } | Step::Update { app, .. } | Step::WaitRunning { app } => Some(app),
+            Step::Create { app }
+            | Step::Update { app, .. }
+            | Step::WaitRunning { app }
+            | Step::Stop { app, .. }
+            | Step::RestoreSidecar { app, .. } => Some(app),
             Step::Snapshot { .. } | Step::WaitNoMount { .. } => None,
         }
     }
@@ -60,6 +69,8 @@ impl Step {
             Step::Update { .. } => "update",
             Step::WaitNoMount { .. } => "wait-no-mount",
             Step::WaitRunning { .. } => "wait-running",
+            Step::Stop { .. } => "stop",
+            Step::RestoreSidecar { .. } => "restore-sidecar",
         }
     }
 }
@@ -97,6 +108,14 @@ impl fmt::Display for Step {
                 )
             }
             Step::WaitRunning { app } => write!(f, "wait until apps.{app} runs"),
+            Step::Stop { app, storage } => write!(
+                f,
+                "stop apps.{app}: deactivate its revisions on `{storage}` and wait for zero replicas (the app is kept)"
+            ),
+            Step::RestoreSidecar { app, from, storage } => write!(
+                f,
+                "put apps.{from}'s containers back into apps.{app} as a sidecar on `{storage}`, at exactly one replica, secrets pointing at localhost"
+            ),
         }
     }
 }
@@ -301,4 +320,66 @@ fn references(app: &AppSpec) -> Vec<String> {
         }
     }
     keys
+}
+
+/// The rollback to the sidecar layout (the migration plan's rollback procedure), with the same
+/// care: a snapshot, the dedicated app stopped (not deleted) before the sidecar starts on the share,
+/// and the host pinned to one replica so only one ClickHouse runs.
+pub fn plan_rollback(stack: &Stack, observed: &Observed) -> Result<Vec<Step>, String> {
+    let mut steps = Vec::new();
+    for storage in layout::exclusive_storages(stack) {
+        let Some(owner) = layout::owner(stack, storage) else {
+            continue;
+        };
+        let names: Vec<&str> = owner.containers.iter().map(|c| c.name.as_str()).collect();
+        let Some(host) = stack
+            .apps
+            .iter()
+            .find(|a| a.forbid_containers.iter().any(|f| names.contains(&f.as_str())))
+        else {
+            continue;
+        };
+        let Some(live_owner) = observed.app(&owner.key) else {
+            return Err(format!(
+                "apps.{} does not exist: there is nothing to roll back",
+                owner.key
+            ));
+        };
+        if observed.app(&host.key).is_some_and(|h| layout::mounts(h, storage)) {
+            return Err(format!(
+                "apps.{} already mounts `{storage}`: it looks rolled back already",
+                host.key
+            ));
+        }
+        if observed.app(&host.key).is_none() {
+            return Err(format!("apps.{} does not exist", host.key));
+        }
+        if stack.storages[storage].snapshot_before_migration
+            && let Some(share) = share_id(stack, observed, storage)
+        {
+            steps.push(Step::Snapshot {
+                storage: storage.to_string(),
+                share,
+            });
+        }
+        if layout::mounts(live_owner, storage) {
+            steps.push(Step::Stop {
+                app: owner.key.clone(),
+                storage: storage.to_string(),
+            });
+        }
+        steps.push(Step::RestoreSidecar {
+            app: host.key.clone(),
+            from: owner.key.clone(),
+            storage: storage.to_string(),
+        });
+        steps.push(Step::WaitRunning { app: host.key.clone() });
+    }
+    if steps.is_empty() {
+        return Err(
+            "no exclusive storage with an owner app and a host app forbidding its containers: nothing to roll back"
+                .into(),
+        );
+    }
+    Ok(steps)
 }

@@ -45,6 +45,7 @@ pub async fn run(args: &ApplyArgs) -> ExitCode {
         let options = PassOptions {
             apply: true,
             log_events: true,
+            exec: arm_setup::exec_settings(&args.arm),
             ..PassOptions::default()
         };
         let report = run_pass(&client, stack, options, &on_event).await;
@@ -63,7 +64,7 @@ pub async fn run(args: &ApplyArgs) -> ExitCode {
     if failed { ExitCode::from(1) } else { ExitCode::SUCCESS }
 }
 
-fn confirm() -> bool {
+pub fn confirm() -> bool {
     print!("Apply these steps? Only 'yes' is accepted: ");
     let _ = std::io::stdout().flush();
     let mut line = String::new();

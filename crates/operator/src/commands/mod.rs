@@ -4,6 +4,7 @@ pub mod apply;
 pub mod demo;
 pub mod export;
 pub mod plan;
+pub mod rollback;
 pub mod run;
 pub mod sim;
 pub mod validate;

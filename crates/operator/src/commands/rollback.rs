@@ -1,0 +1,68 @@
+//! `rollback`: back to the sidecar layout, with the same care as the migration.
+
+use std::io::IsTerminal;
+use std::process::ExitCode;
+
+use aca_reconcile::{Executor, StepEvent, observe, plan_rollback};
+
+use crate::arm_setup;
+use crate::cli::RollbackArgs;
+
+pub async fn run(args: &RollbackArgs) -> ExitCode {
+    let Some(state) = super::load(&args.files) else {
+        return ExitCode::from(1);
+    };
+    let client = match arm_setup::client(&args.arm) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("aca-operator: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    for stack in &state.stacks {
+        let observed = match observe(&client, stack).await {
+            Ok(o) => o,
+            Err(e) => {
+                eprintln!("aca-operator: {}: {e}", stack.name);
+                return ExitCode::from(1);
+            }
+        };
+        let steps = match plan_rollback(stack, &observed) {
+            Ok(s) => s,
+            Err(why) => {
+                println!("{}: {why}", stack.name);
+                continue;
+            }
+        };
+        println!("Rollback of stack {}:", stack.name);
+        for (i, s) in steps.iter().enumerate() {
+            println!("  {}. {s}", i + 1);
+        }
+        println!(
+            "A running `aca-operator run` with the migrated desired state would migrate again: stop it or give it a desired state without the dedicated app first."
+        );
+        if !args.yes && std::io::stdin().is_terminal() && !super::apply::confirm() {
+            println!("Cancelled: nothing was changed.");
+            return ExitCode::from(1);
+        }
+        let on_event = |e: &StepEvent| super::apply::print_event(&stack.name, e);
+        let executor = Executor {
+            api: &client,
+            stack,
+            observed: &observed,
+            settings: arm_setup::exec_settings(&args.arm),
+            on_event: &on_event,
+            cancel: None,
+        };
+        let (_, error) = executor.run(&steps).await;
+        if let Some(e) = error {
+            println!("rollback of {} stopped: {e}", stack.name);
+            return ExitCode::from(1);
+        }
+        println!(
+            "Rolled back: {} (the dedicated app is kept, deactivated; nothing was deleted).",
+            stack.name
+        );
+    }
+    ExitCode::SUCCESS
+}
