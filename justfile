@@ -15,4 +15,4 @@ lint:
 
 # Check the example desired-state files
 validate:
-    cargo run -q -p aca-operator -- validate deploy/examples
+    cargo run -q -p aca-operator -- validate deploy/examples/*.yaml

@@ -5,6 +5,7 @@
 //! `docs/configuration.md` for the format.
 
 mod diagnostic;
+mod docs;
 mod load;
 mod reference;
 mod schema;
@@ -13,6 +14,7 @@ mod validate;
 pub mod yaml;
 
 pub use diagnostic::{Diagnostic, Severity};
+pub use docs::configuration_reference;
 pub use load::{LoadError, Loaded, load_file, load_paths, load_str};
 pub use reference::{Reference, Segment, TemplateString, parse_template};
 pub use schema::{KeyDoc, SCHEMA, parse_duration};
