@@ -1,0 +1,106 @@
+# Runs aca-operator as a Container App inside the environment it keeps: one replica, a
+# user-assigned identity with a custom least-privilege role, the desired state as a secret file,
+# probes on /healthz and /readyz, logs to the environment's Log Analytics workspace.
+
+locals {
+  # The exact actions of the operations the client can issue (tested against the client's list).
+  role_actions = jsondecode(file("${path.module}/role-actions.json"))
+  run_args = concat(
+    ["run", "--file", "/config/desired-state.yaml", "--listen-metrics", "0.0.0.0:9464"],
+    var.interval == "" ? [] : ["--interval", var.interval],
+  )
+}
+
+resource "azurerm_user_assigned_identity" "operator" {
+  name                = "id-${var.name}"
+  resource_group_name = var.resource_group_name
+  location            = var.location
+  tags                = var.tags
+}
+
+resource "azurerm_role_definition" "operator" {
+  name              = "${var.name} (Container Apps reconciler)"
+  scope             = var.managed_scopes[0]
+  description       = "Read and update Container Apps, read environments and storages, snapshot file shares. No delete."
+  assignable_scopes = var.managed_scopes
+
+  permissions {
+    actions     = local.role_actions
+    not_actions = []
+  }
+}
+
+resource "azurerm_role_assignment" "operator" {
+  for_each           = toset(var.managed_scopes)
+  scope              = each.value
+  role_definition_id = azurerm_role_definition.operator.role_definition_resource_id
+  principal_id       = azurerm_user_assigned_identity.operator.principal_id
+}
+
+resource "azurerm_container_app" "operator" {
+  name                         = var.name
+  resource_group_name          = var.resource_group_name
+  container_app_environment_id = var.container_app_environment_id
+  revision_mode                = "Single"
+  tags                         = var.tags
+
+  identity {
+    type         = "UserAssigned"
+    identity_ids = [azurerm_user_assigned_identity.operator.id]
+  }
+
+  secret {
+    name  = "desired-state"
+    value = var.desired_state_yaml
+  }
+
+  template {
+    # One replica: a second one would need leader election (see docs/operations.md).
+    min_replicas = 1
+    max_replicas = 1
+
+    container {
+      name   = "aca-operator"
+      image  = var.image
+      cpu    = 0.25
+      memory = "0.5Gi"
+      args   = local.run_args
+
+      env {
+        name  = "ACA_AUTH"
+        value = "managed-identity"
+      }
+      env {
+        name  = "AZURE_CLIENT_ID"
+        value = azurerm_user_assigned_identity.operator.client_id
+      }
+      env {
+        name  = "ACA_LOG_FORMAT"
+        value = "json"
+      }
+
+      volume_mounts {
+        name = "config"
+        path = "/config"
+      }
+
+      liveness_probe {
+        transport = "HTTP"
+        port      = 9464
+        path      = "/healthz"
+      }
+      readiness_probe {
+        transport = "HTTP"
+        port      = 9464
+        path      = "/readyz"
+      }
+    }
+
+    volume {
+      name         = "config"
+      storage_type = "Secret"
+    }
+  }
+
+  depends_on = [azurerm_role_assignment.operator]
+}
