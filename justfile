@@ -16,3 +16,8 @@ lint:
 # Check the example desired-state files
 validate:
     cargo run -q -p aca-operator -- validate deploy/examples/*.yaml
+
+# The scale benchmark (writes docs/benchmarks.md and docs/benchmarks.svg); not part of the tests
+bench:
+    cargo build --release -p aca-operator -p aca-bench
+    cargo run --release -p aca-bench

@@ -184,6 +184,14 @@ pub struct RunArgs {
     /// At most this many stacks are reconciled at once.
     #[arg(long, default_value_t = 16)]
     pub max_concurrent_stacks: usize,
+    /// At most this many stacks of one subscription are reconciled at once (ARM budgets are per
+    /// subscription, so the others go ahead meanwhile).
+    #[arg(long, default_value_t = 8)]
+    pub max_concurrent_per_subscription: usize,
+    /// First passes are spread over this span (default: each stack's interval), so stacks do not
+    /// all start together. `0s` starts them all at once.
+    #[arg(long, value_name = "DURATION")]
+    pub initial_spread: Option<String>,
     #[command(flatten)]
     pub arm: ArmArgs,
 }

@@ -27,14 +27,16 @@ pub async fn run(args: &RunArgs) -> ExitCode {
         aca_model::desired::parse_duration(text)
             .ok_or_else(|| format!("--{flag}: `{text}` is not a duration (e.g. 2s, 30s, 5m)"))
     };
+    let parse_zero = |flag: &str, text: &str| if text.trim() == "0s" || text.trim() == "0" { Ok(Duration::ZERO) } else { parse(flag, text) };
     let durations = (
         args.interval.as_deref().map(|t| parse("interval", t)).transpose(),
         parse("reload-interval", &args.reload_interval),
         parse("shutdown-timeout", &args.shutdown_timeout),
+        args.initial_spread.as_deref().map(|t| parse_zero("initial-spread", t)).transpose(),
     );
-    let (interval_override, reload_every, shutdown_timeout) = match durations {
-        (Ok(i), Ok(r), Ok(s)) => (i, r, s),
-        (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => {
+    let (interval_override, reload_every, shutdown_timeout, initial_spread) = match durations {
+        (Ok(i), Ok(r), Ok(s), Ok(sp)) => (i, r, s, sp),
+        (Err(e), _, _, _) | (_, Err(e), _, _) | (_, _, Err(e), _) | (_, _, _, Err(e)) => {
             eprintln!("aca-operator: {e}");
             return ExitCode::from(1);
         }
@@ -84,6 +86,8 @@ pub async fn run(args: &RunArgs) -> ExitCode {
         health,
         interval_override,
         max_concurrent: args.max_concurrent_stacks.max(1),
+        per_subscription: args.max_concurrent_per_subscription.max(1),
+        initial_spread,
         cancel: cancel.clone(),
     };
     daemon.schedule(rx, shutdown_timeout).await;
@@ -178,6 +182,8 @@ struct Daemon {
     health: Arc<Health>,
     interval_override: Option<Duration>,
     max_concurrent: usize,
+    per_subscription: usize,
+    initial_spread: Option<Duration>,
     cancel: CancellationToken,
 }
 
@@ -197,6 +203,7 @@ impl Daemon {
 
     async fn schedule(&self, mut rx: watch::Receiver<Arc<DesiredState>>, shutdown_timeout: Duration) {
         let semaphore = Arc::new(Semaphore::new(self.max_concurrent));
+        let mut per_subscription: HashMap<String, Arc<Semaphore>> = HashMap::new();
         let mut slots: HashMap<String, Slot> = HashMap::new();
         let mut joins: JoinSet<(String, PassReport)> = JoinSet::new();
         let mut rng = Jitter::seeded();
@@ -215,6 +222,10 @@ impl Daemon {
                 let stack = Arc::new(stack.clone());
                 let client = self.client.clone();
                 let semaphore = semaphore.clone();
+                let subscription = per_subscription
+                    .entry(stack.subscription.to_ascii_lowercase())
+                    .or_insert_with(|| Arc::new(Semaphore::new(self.per_subscription)))
+                    .clone();
                 let options = PassOptions {
                     apply: slot.held.is_none(),
                     exec: exec_settings(self.interval(&stack)),
@@ -222,6 +233,8 @@ impl Daemon {
                     cancel: Some(self.cancel.clone()),
                 };
                 joins.spawn(async move {
+                    // The subscription's slot first: a busy subscription does not hold global slots.
+                    let _sub = subscription.acquire_owned().await;
                     let _permit = semaphore.acquire_owned().await;
                     let report = run_pass(client.as_ref(), &stack, options, &|_| {}).await;
                     (stack.name.clone(), report)
@@ -275,8 +288,9 @@ impl Daemon {
         let n = desired.stacks.len().max(1) as u32;
         slots.retain(|name, _| desired.stacks.iter().any(|s| &s.name == name));
         for (i, stack) in desired.stacks.iter().enumerate() {
+            let spread = self.initial_spread.unwrap_or_else(|| self.interval(stack));
             slots.entry(stack.name.clone()).or_insert_with(|| Slot {
-                due: now + self.interval(stack) * i as u32 / n,
+                due: now + spread * i as u32 / n,
                 running: false,
                 failures: 0,
                 held: None,

@@ -1,0 +1,103 @@
+//! The operator under test: a real `aca-operator run` process, its JSON log events, its memory and CPU.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+pub struct Operator {
+    child: Child,
+    pub started: Instant,
+    events: Arc<Mutex<Vec<(Instant, Value)>>>,
+}
+
+impl Operator {
+    pub fn spawn(binary: &Path, endpoint: &str, desired: &Path, extra: &[&str]) -> Self {
+        let mut child = Command::new(binary)
+            .args(["run", "-f", desired.to_str().expect("utf-8 path"), "--log-format", "json"])
+            .args(extra)
+            .env("ACA_STATIC_TOKEN", "bench")
+            .env("ACA_ARM_ENDPOINT", endpoint)
+            .env("ACA_ALLOW_INSECURE_LOOPBACK", "true")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start aca-operator (build it first: cargo build --release -p aca-operator)");
+        let events = Arc::new(Mutex::new(Vec::new()));
+        let sink = events.clone();
+        let stderr = child.stderr.take().expect("piped stderr");
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if let Ok(v) = serde_json::from_str::<Value>(&line) {
+                    sink.lock().expect("events").push((Instant::now(), v));
+                }
+            }
+        });
+        Operator { child, started: Instant::now(), events }
+    }
+
+    /// Waits until `n` events match; returns the instant of the n-th.
+    pub fn wait_for(&self, n: usize, timeout: Duration, pred: impl Fn(&Value) -> bool) -> Option<Instant> {
+        let start = Instant::now();
+        while start.elapsed() < timeout {
+            let events = self.events.lock().expect("events");
+            let mut matching = events.iter().filter(|(_, e)| pred(e));
+            if let Some((t, _)) = matching.nth(n - 1) {
+                return Some(*t);
+            }
+            drop(events);
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        None
+    }
+
+    pub fn count(&self, pred: impl Fn(&Value) -> bool) -> usize {
+        self.events.lock().expect("events").iter().filter(|(_, e)| pred(e)).count()
+    }
+
+    /// Peak resident memory (VmHWM), in MiB.
+    pub fn peak_rss_mib(&self) -> f64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap_or_default();
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmHWM:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+            .map_or(f64::NAN, |kb| kb / 1024.0)
+    }
+
+    /// User + system CPU time so far, in seconds.
+    pub fn cpu_seconds(&self) -> f64 {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.child.id())).unwrap_or_default();
+        // Fields after the command name (which may contain spaces) start after the last ')'.
+        let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+        let fields: Vec<&str> = rest.split_whitespace().collect();
+        let ticks: f64 = [11, 12].iter().filter_map(|i| fields.get(*i)?.parse::<f64>().ok()).sum();
+        ticks / clock_ticks()
+    }
+
+    pub fn stop(mut self) {
+        let _ = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn clock_ticks() -> f64 {
+    Command::new("getconf")
+        .arg("CLK_TCK")
+        .output()
+        .ok()
+        .and_then(|o| String::from_utf8(o.stdout).ok())
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(100.0)
+}
