@@ -51,6 +51,8 @@ pub struct ArmConfig {
     pub request_timeout: Duration,
     /// Tag every request with this replica id (`x-aca-replica`).
     pub replica_id: Option<String>,
+    /// A credential given by the embedding program; replaces `auth` when set.
+    pub credential: Option<Arc<dyn azure_core::credentials::TokenCredential>>,
 }
 
 impl Default for ArmConfig {
@@ -68,6 +70,7 @@ impl Default for ArmConfig {
             lro: LroSettings::default(),
             request_timeout: Duration::from_secs(60),
             replica_id: None,
+            credential: None,
         }
     }
 }
@@ -103,7 +106,10 @@ impl ArmClient {
         let endpoint =
             Url::parse(&endpoint_text).map_err(|e| ArmError::Config(format!("ARM endpoint `{endpoint_text}`: {e}")))?;
         endpoint::check(&endpoint, config.allow_insecure_loopback)?;
-        let credential = credential(&config.auth, config.cloud, &endpoint)?;
+        let credential = match &config.credential {
+            Some(c) => Credential::Token(c.clone()),
+            None => credential(&config.auth, config.cloud, &endpoint)?,
+        };
         let http = http_client(&config)?;
         let stats = Arc::new(ArmStats::default());
 
@@ -260,8 +266,18 @@ impl ArmClient {
     }
 
     pub async fn get_container_app(&self, id: &ResourceId) -> ArmResult<ContainerApp> {
-        self.get(&operations::CONTAINER_APP_GET, self.url(id, "", APP_API_VERSION, "")?)
-            .await
+        let app: ContainerApp = self
+            .get(&operations::CONTAINER_APP_GET, self.url(id, "", APP_API_VERSION, "")?)
+            .await?;
+        // An answer without its identity or template is not a container app: acting on it (e.g.
+        // reading an absent scale as "0 to 10") would be a write based on a misread.
+        if app.id.is_none() || app.template().is_none() {
+            return Err(ArmError::Decode {
+                what: operations::CONTAINER_APP_GET.name.into(),
+                message: "the answer lacks `id` or `properties.template`".into(),
+            });
+        }
+        Ok(app)
     }
 
     /// `None` when the app does not exist.

@@ -104,14 +104,19 @@ impl ArmError {
     /// The error for a failure of the HTTP pipeline itself (no response).
     pub fn from_pipeline(e: &azure_core::Error) -> Self {
         use azure_core::error::ErrorKind;
+        // The outermost message is often only "will not be retried": keep the causes too.
+        let mut message = e.to_string();
+        let mut source = std::error::Error::source(e);
+        while let Some(cause) = source {
+            message.push_str(": ");
+            message.push_str(&cause.to_string());
+            source = cause.source();
+        }
         match e.kind() {
-            ErrorKind::Io | ErrorKind::Connection => ArmError::Transient {
-                status: None,
-                message: e.to_string(),
-            },
-            ErrorKind::Credential => ArmError::Credential(e.to_string()),
+            ErrorKind::Io | ErrorKind::Connection => ArmError::Transient { status: None, message },
+            ErrorKind::Credential => ArmError::Credential(message),
             ErrorKind::HttpResponse { status, .. } => ArmError::from_status(u16::from(*status), &[], None),
-            _ => ArmError::Config(e.to_string()),
+            _ => ArmError::Config(message),
         }
     }
 }

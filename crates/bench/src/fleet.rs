@@ -36,21 +36,39 @@ pub async fn migrated_template() -> Vec<Value> {
         throttle: false,
         ..SimConfig::default()
     };
-    let sim = Simulator::start(StartOptions { scenario: Some("sidecar".into()), config, ..StartOptions::default() })
-        .await
-        .expect("template simulator");
+    let sim = Simulator::start(StartOptions {
+        scenario: Some("sidecar".into()),
+        config,
+        ..StartOptions::default()
+    })
+    .await
+    .expect("template simulator");
     let client = ArmClient::new(ArmConfig {
         endpoint: Some(sim.base_url.clone()),
         allow_insecure_loopback: true,
-        auth: AuthSettings { method: AuthMethod::Static, static_token: Some(Secret::new("bench")), ..AuthSettings::default() },
-        lro: LroSettings { poll_interval: Duration::from_millis(10), ..LroSettings::default() },
+        auth: AuthSettings {
+            method: AuthMethod::Static,
+            static_token: Some(Secret::new("bench")),
+            ..AuthSettings::default()
+        },
+        lro: LroSettings {
+            poll_interval: Duration::from_millis(10),
+            ..LroSettings::default()
+        },
         ..ArmConfig::default()
     })
     .expect("client");
-    let stack = load_str(EXAMPLE, "langfuse.yaml").expect("example").state.stacks.remove(0);
+    let stack = load_str(EXAMPLE, "langfuse.yaml")
+        .expect("example")
+        .state
+        .stacks
+        .remove(0);
     let options = PassOptions {
         apply: true,
-        exec: ExecSettings { poll_interval: Duration::from_millis(20), wait_timeout: Duration::from_secs(30) },
+        exec: ExecSettings {
+            poll_interval: Duration::from_millis(20),
+            wait_timeout: Duration::from_secs(30),
+        },
         ..PassOptions::default()
     };
     let report = run_pass(&client, &stack, options, &|_| {}).await;
@@ -78,5 +96,11 @@ pub fn write_desired(dir: &Path, n: usize) {
 /// The resources of N stacks.
 pub fn resources(template: &[Value], n: usize) -> Vec<Value> {
     let texts: Vec<String> = template.iter().map(|r| r.to_string()).collect();
-    (0..n).flat_map(|i| texts.iter().map(move |t| serde_json::from_str(&rename(t, i)).expect("renamed resource"))).collect()
+    (0..n)
+        .flat_map(|i| {
+            texts
+                .iter()
+                .map(move |t| serde_json::from_str(&rename(t, i)).expect("renamed resource"))
+        })
+        .collect()
 }

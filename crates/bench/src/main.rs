@@ -45,13 +45,20 @@ fn parse_args() -> Args {
     while let Some(a) = it.next() {
         let mut value = || it.next().unwrap_or_else(|| panic!("{a} needs a value"));
         match a.as_str() {
-            "--sizes" => args.sizes = value().split(',').map(|s| s.trim().parse().expect("a number")).collect(),
+            "--sizes" => {
+                args.sizes = value()
+                    .split(',')
+                    .map(|s| s.trim().parse().expect("a number"))
+                    .collect()
+            }
             "--latency-ms" => args.latency = Duration::from_millis(value().parse().expect("milliseconds")),
             "--out" => args.out = PathBuf::from(value()),
             "--operator" => args.operator = PathBuf::from(value()),
             "--idle-seconds" => args.idle_seconds = value().parse().expect("seconds"),
             "--help" | "-h" => {
-                println!("aca-bench [--sizes 1,10,100,500] [--latency-ms 80] [--idle-seconds 60] [--out docs] [--operator target/release/aca-operator]");
+                println!(
+                    "aca-bench [--sizes 1,10,100,500] [--latency-ms 80] [--idle-seconds 60] [--out docs] [--operator target/release/aca-operator]"
+                );
                 std::process::exit(0);
             }
             other => panic!("unknown argument {other}"),
@@ -61,7 +68,10 @@ fn parse_args() -> Args {
 }
 
 fn sim_config(latency: Duration) -> SimConfig {
-    SimConfig { latency, ..SimConfig::default() }
+    SimConfig {
+        latency,
+        ..SimConfig::default()
+    }
 }
 
 fn is_pass(e: &Value) -> bool {
@@ -91,21 +101,37 @@ fn pseudo_random(seed: u64) -> f64 {
 }
 
 async fn measure(args: &Args, template: &[Value], n: usize, desired: &Path) -> Row {
-    let sim = Simulator::start(StartOptions { config: sim_config(args.latency), seed: fleet::resources(template, n), ..StartOptions::default() })
-        .await
-        .expect("simulator");
+    let sim = Simulator::start(StartOptions {
+        config: sim_config(args.latency),
+        seed: fleet::resources(template, n),
+        ..StartOptions::default()
+    })
+    .await
+    .expect("simulator");
     fleet::write_desired(desired, n);
     let subscriptions = n.div_ceil(fleet::STACKS_PER_SUBSCRIPTION);
 
     // A: one full pass of every stack, started together.
-    let op = Operator::spawn(&args.operator, &sim.base_url, desired, &operator_args("1h").iter().map(String::as_str).collect::<Vec<_>>());
+    let op = Operator::spawn(
+        &args.operator,
+        &sim.base_url,
+        desired,
+        &operator_args("1h").iter().map(String::as_str).collect::<Vec<_>>(),
+    );
     let done = op.wait_for(n, Duration::from_secs(900), is_pass).expect("a full pass");
     let pass_s = done.duration_since(op.started).as_secs_f64();
     let rss = op.peak_rss_mib();
     let cpu = op.cpu_seconds();
     let failed = op.count(|e| is_pass(e) && e.get("error").is_some_and(|x| !x.is_null() && x != ""));
     op.stop();
-    let log: Vec<Value> = sim.state().lock().expect("state").requests.iter().map(|r| serde_json::to_value(r).expect("json")).collect();
+    let log: Vec<Value> = sim
+        .state()
+        .lock()
+        .expect("state")
+        .requests
+        .iter()
+        .map(|r| serde_json::to_value(r).expect("json"))
+        .collect();
     let count = |pred: &dyn Fn(&Value) -> bool| log.iter().filter(|r| pred(r)).count();
     let path = |r: &Value| r["path"].as_str().unwrap_or_default().to_string();
     let app_gets = count(&|r| r["method"] == "GET" && path(r).contains("/containerApps/"));
@@ -118,22 +144,47 @@ async fn measure(args: &Args, template: &[Value], n: usize, desired: &Path) -> R
     // B: drift at a random moment of steady state; time to the alert and to the correction.
     sim.state().lock().expect("state").requests.clear();
     let interval = Duration::from_secs_f64((pass_s * 1.5).max(3.0)).as_secs().max(3);
-    let op = Operator::spawn(&args.operator, &sim.base_url, desired, &operator_args(&format!("{interval}s")).iter().map(String::as_str).collect::<Vec<_>>());
+    let op = Operator::spawn(
+        &args.operator,
+        &sim.base_url,
+        desired,
+        &operator_args(&format!("{interval}s"))
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>(),
+    );
     op.wait_for(n, Duration::from_secs(900), is_pass).expect("a first pass");
     let victim = (pseudo_random(n as u64) * n as f64) as usize % n;
     tokio::time::sleep(Duration::from_secs_f64(pseudo_random(n as u64 + 7) * interval as f64)).await;
-    let id = ResourceId::container_app(&fleet::subscription(victim), &format!("rg-team-{victim}"), aca_sim::scenario::CLICKHOUSE_APP);
+    let id = ResourceId::container_app(
+        &fleet::subscription(victim),
+        &format!("rg-team-{victim}"),
+        aca_sim::scenario::CLICKHOUSE_APP,
+    );
     let (injected, injected_ms) = {
         let state = sim.state();
         let mut state = state.lock().expect("state");
-        let who = Principal { name: "alice@contoso.com".into(), kind: "User".into() };
-        apps::write(&mut state, &id, json!({"properties": {"template": {"scale": {"minReplicas": 2, "maxReplicas": 2}}}}), OpKind::Patch, &who, None, true)
-            .expect("drift injected");
+        let who = Principal {
+            name: "alice@contoso.com".into(),
+            kind: "User".into(),
+        };
+        apps::write(
+            &mut state,
+            &id,
+            json!({"properties": {"template": {"scale": {"minReplicas": 2, "maxReplicas": 2}}}}),
+            OpKind::Patch,
+            &who,
+            None,
+            true,
+        )
+        .expect("drift injected");
         (Instant::now(), state.ms_since_start(tokio::time::Instant::now()))
     };
     let stack = format!("team-{victim}");
     let field = "apps.clickhouse.template.scale.maxReplicas";
-    let corrected = op.wait_for(1, Duration::from_secs(600), |e| e["event"] == "drift" && e["stack"] == stack.as_str() && e["field"] == field && e["action"] == "corrected");
+    let corrected = op.wait_for(1, Duration::from_secs(600), |e| {
+        e["event"] == "drift" && e["stack"] == stack.as_str() && e["field"] == field && e["action"] == "corrected"
+    });
     op.stop();
     // Detected when the operator first reads the changed app (its answer carries the drift).
     let app_path = id.to_string().to_ascii_lowercase();
@@ -170,11 +221,20 @@ async fn measure(args: &Args, template: &[Value], n: usize, desired: &Path) -> R
 /// CPU the operator uses while idle between passes.
 async fn idle_cpu(args: &Args, template: &[Value], desired: &Path) -> (f64, u64) {
     let n = 10;
-    let sim = Simulator::start(StartOptions { config: sim_config(args.latency), seed: fleet::resources(template, n), ..StartOptions::default() })
-        .await
-        .expect("simulator");
+    let sim = Simulator::start(StartOptions {
+        config: sim_config(args.latency),
+        seed: fleet::resources(template, n),
+        ..StartOptions::default()
+    })
+    .await
+    .expect("simulator");
     fleet::write_desired(desired, n);
-    let op = Operator::spawn(&args.operator, &sim.base_url, desired, &operator_args("1h").iter().map(String::as_str).collect::<Vec<_>>());
+    let op = Operator::spawn(
+        &args.operator,
+        &sim.base_url,
+        desired,
+        &operator_args("1h").iter().map(String::as_str).collect::<Vec<_>>(),
+    );
     op.wait_for(n, Duration::from_secs(120), is_pass).expect("a first pass");
     tokio::time::sleep(Duration::from_secs(1)).await;
     let before = op.cpu_seconds();
@@ -188,7 +248,11 @@ async fn idle_cpu(args: &Args, template: &[Value], desired: &Path) -> (f64, u64)
 #[tokio::main]
 async fn main() {
     let args = parse_args();
-    assert!(args.operator.exists(), "{} not found: run `cargo build --release -p aca-operator` first", args.operator.display());
+    assert!(
+        args.operator.exists(),
+        "{} not found: run `cargo build --release -p aca-operator` first",
+        args.operator.display()
+    );
     let desired = std::env::temp_dir().join(format!("aca-bench-{}", std::process::id()));
     eprintln!("aca-bench: preparing the fleet template (one real migration on the simulator)");
     let template = fleet::migrated_template().await;

@@ -17,7 +17,13 @@ pub struct Operator {
 impl Operator {
     pub fn spawn(binary: &Path, endpoint: &str, desired: &Path, extra: &[&str]) -> Self {
         let mut child = Command::new(binary)
-            .args(["run", "-f", desired.to_str().expect("utf-8 path"), "--log-format", "json"])
+            .args([
+                "run",
+                "-f",
+                desired.to_str().expect("utf-8 path"),
+                "--log-format",
+                "json",
+            ])
             .args(extra)
             .env("ACA_STATIC_TOKEN", "bench")
             .env("ACA_ARM_ENDPOINT", endpoint)
@@ -36,7 +42,11 @@ impl Operator {
                 }
             }
         });
-        Operator { child, started: Instant::now(), events }
+        Operator {
+            child,
+            started: Instant::now(),
+            events,
+        }
     }
 
     /// Waits until `n` events match; returns the instant of the n-th.
@@ -55,7 +65,12 @@ impl Operator {
     }
 
     pub fn count(&self, pred: impl Fn(&Value) -> bool) -> usize {
-        self.events.lock().expect("events").iter().filter(|(_, e)| pred(e)).count()
+        self.events
+            .lock()
+            .expect("events")
+            .iter()
+            .filter(|(_, e)| pred(e))
+            .count()
     }
 
     /// Peak resident memory (VmHWM), in MiB.
@@ -74,12 +89,17 @@ impl Operator {
         // Fields after the command name (which may contain spaces) start after the last ')'.
         let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
         let fields: Vec<&str> = rest.split_whitespace().collect();
-        let ticks: f64 = [11, 12].iter().filter_map(|i| fields.get(*i)?.parse::<f64>().ok()).sum();
+        let ticks: f64 = [11, 12]
+            .iter()
+            .filter_map(|i| fields.get(*i)?.parse::<f64>().ok())
+            .sum();
         ticks / clock_ticks()
     }
 
     pub fn stop(mut self) {
-        let _ = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status();
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
         let deadline = Instant::now() + Duration::from_secs(20);
         while Instant::now() < deadline {
             if let Ok(Some(_)) = self.child.try_wait() {

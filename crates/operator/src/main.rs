@@ -3,6 +3,7 @@
 mod arm_setup;
 mod cli;
 mod commands;
+mod contest;
 mod http;
 mod logging;
 mod metrics;

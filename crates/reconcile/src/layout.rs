@@ -35,10 +35,23 @@ pub fn exclusive_storages(stack: &Stack) -> impl Iterator<Item = &str> {
     stack.storages.values().filter(|s| s.exclusive).map(|s| s.name.as_str())
 }
 
-/// Revisions with running replicas that mount `storage`.
+/// Revisions that mount `storage` and may have running replicas (an answer that does not say is
+/// taken as running: the invariant is never concluded safe from a missing field).
 pub fn running_mounts<'a>(revisions: &'a [Revision], storage: &str) -> Vec<&'a Revision> {
     revisions
         .iter()
-        .filter(|r| r.replicas() > 0 && r.mounted_storages().iter().any(|s| s.eq_ignore_ascii_case(storage)))
+        .filter(|r| r.may_be_running() && mounts_storage(r, storage))
         .collect()
+}
+
+/// A revision whose template is missing is taken as mounting everything.
+fn mounts_storage(r: &Revision, storage: &str) -> bool {
+    let Some(template) = r.properties.as_ref().and_then(|p| p.template.as_ref()) else {
+        return true;
+    };
+    template.volumes.iter().flatten().any(|v| {
+        v.storage_name
+            .as_deref()
+            .is_some_and(|s| s.eq_ignore_ascii_case(storage))
+    })
 }

@@ -21,5 +21,5 @@ pub use drift::{Drift, Fix, Severity};
 pub use execute::{ExecError, ExecSettings, Executor, StepEvent, StepOutcome};
 pub use observe::{Observed, observe};
 pub use pass::{Action, PassError, PassOptions, PassReport, run_pass};
-pub use plan::{Plan, Step, plan, plan_rollback};
+pub use plan::{Plan, Step, plan, plan_rollback, plan_with_holds};
 pub use preflight::{Finding, Level, preflight};

@@ -11,7 +11,7 @@ use crate::diff::{Diff, diff_stack};
 use crate::drift::{Drift, Severity};
 use crate::execute::{ExecError, ExecSettings, Executor, StepEvent, StepOutcome};
 use crate::observe::{Observed, observe};
-use crate::plan::{Plan, plan};
+use crate::plan::{Plan, plan_with_holds};
 use crate::preflight::{Finding, Level, preflight};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -43,6 +43,8 @@ pub struct PassOptions {
     pub log_events: bool,
     /// A shutdown request: the executor stops between ARM operations.
     pub cancel: Option<tokio_util::sync::CancellationToken>,
+    /// Apps whose corrections are held (key → why); their drift is still reported.
+    pub holds: std::collections::BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone)]
@@ -126,7 +128,7 @@ pub async fn run_pass(
     };
     report.diff = diff_stack(stack, &observed);
     report.preflight = preflight(stack, &observed);
-    report.plan = plan(stack, &observed, &report.diff);
+    report.plan = plan_with_holds(stack, &observed, &report.diff, &options.holds);
     let blocking: Vec<String> = report
         .preflight
         .iter()

@@ -14,7 +14,7 @@
 //!
 //! Apps in `observe` mode get no steps; steps that depend on them are dropped too.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
 use aca_model::arm::ResourceId;
@@ -136,6 +136,11 @@ fn actionable(diff: &Diff, app: &str) -> Vec<Fix> {
 }
 
 pub fn plan(stack: &Stack, observed: &Observed, diff: &Diff) -> Plan {
+    plan_with_holds(stack, observed, diff, &BTreeMap::new())
+}
+
+/// [`plan`], with corrections of some apps held (app key → why), e.g. a field a person keeps changing.
+pub fn plan_with_holds(stack: &Stack, observed: &Observed, diff: &Diff, holds: &BTreeMap<String, String>) -> Plan {
     let mut plan = Plan::default();
     if observed.environment.is_none() {
         plan.held.push(format!(
@@ -144,7 +149,13 @@ pub fn plan(stack: &Stack, observed: &Observed, diff: &Diff) -> Plan {
         ));
         return plan;
     }
-    let enforced = |a: &AppSpec| stack.mode_of(a) == Mode::Enforce;
+    let hold = |a: &AppSpec| -> Option<String> {
+        if stack.mode_of(a) != Mode::Enforce {
+            Some("is in observe mode".to_string())
+        } else {
+            holds.get(&a.key).map(|why| format!("has its corrections held ({why})"))
+        }
+    };
     let mut handled: BTreeSet<String> = BTreeSet::new();
 
     for storage in layout::exclusive_storages(stack) {
@@ -153,9 +164,9 @@ pub fn plan(stack: &Stack, observed: &Observed, diff: &Diff) -> Plan {
             continue;
         }
         let owner = layout::owner(stack, storage);
-        if let Some(held) = intruders.iter().find(|a| !enforced(a)) {
+        if let Some((held, why)) = intruders.iter().find_map(|a| hold(a).map(|w| (a, w))) {
             plan.held.push(format!(
-                "apps.{} mounts exclusive storage `{storage}` but is in observe mode: the cutover waits",
+                "apps.{} mounts exclusive storage `{storage}` but {why}: the cutover waits",
                 held.key
             ));
             handled.extend(intruders.iter().map(|a| a.key.clone()));
@@ -193,11 +204,9 @@ pub fn plan(stack: &Stack, observed: &Observed, diff: &Diff) -> Plan {
         if fixes.is_empty() {
             continue;
         }
-        if !enforced(spec) {
-            plan.held.push(format!(
-                "apps.{} is in observe mode: drift is reported, not corrected",
-                spec.key
-            ));
+        if let Some(why) = hold(spec) {
+            plan.held
+                .push(format!("apps.{} {why}: drift is reported, not corrected", spec.key));
             continue;
         }
         let template = fixes.contains(&Fix::Template);

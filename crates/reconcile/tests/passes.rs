@@ -60,7 +60,7 @@ fn options(apply: bool) -> PassOptions {
             wait_timeout: Duration::from_secs(20),
         },
         log_events: false,
-        cancel: None,
+        ..PassOptions::default()
     }
 }
 

@@ -32,6 +32,12 @@ pub struct Fault {
     /// `Retry-After` seconds on a 429 or 503 (default 1).
     #[serde(default)]
     pub retry_after: Option<u64>,
+    /// Answer with this raw body instead (with `status`, default 200): malformed JSON, wrong types...
+    #[serde(default)]
+    pub body: Option<String>,
+    /// Answer with this many bytes of JSON-looking filler (a huge body).
+    #[serde(default)]
+    pub body_bytes: Option<usize>,
     /// Answer normally but without these headers (e.g. `Azure-AsyncOperation`, to force the
     /// `Location` style of long-running operation).
     #[serde(default)]

@@ -12,6 +12,8 @@ pub struct Reply {
     pub status: StatusCode,
     pub headers: Vec<(String, String)>,
     pub body: Option<Value>,
+    /// A body sent as is (injected malformed answers).
+    pub raw: Option<String>,
 }
 
 impl Reply {
@@ -20,6 +22,7 @@ impl Reply {
             status,
             headers: Vec::new(),
             body: Some(body),
+            raw: None,
         }
     }
 
@@ -28,7 +31,13 @@ impl Reply {
             status,
             headers: Vec::new(),
             body: None,
+            raw: None,
         }
+    }
+
+    pub fn with_raw(mut self, text: String) -> Self {
+        self.raw = Some(text);
+        self
     }
 
     pub fn header(mut self, name: &str, value: impl Into<String>) -> Self {
@@ -43,12 +52,13 @@ impl Reply {
                 builder = builder.header(k, v);
             }
         }
-        let body = match self.body {
-            Some(v) => {
+        let body = match (self.raw, self.body) {
+            (Some(text), _) => Body::from(text),
+            (None, Some(v)) => {
                 builder = builder.header("content-type", "application/json; charset=utf-8");
                 Body::from(serde_json::to_vec(&v).unwrap_or_default())
             }
-            None => Body::empty(),
+            (None, None) => Body::empty(),
         };
         builder.body(body).unwrap_or_else(|_| Response::new(Body::empty()))
     }

@@ -243,6 +243,7 @@ fn answer(state: &mut State, req: &Request, now: Instant) -> (Reply, Option<Faul
         }
     };
     let mut reply = match &fault {
+        Some(f) if f.body.is_some() || f.body_bytes.is_some() => raw_body_reply(f),
         Some(f) if f.status.is_some() => fault_reply(f),
         _ => route(state, req, fault.as_ref(), now).unwrap_or_else(Reply::from),
     };
@@ -259,6 +260,19 @@ fn answer(state: &mut State, req: &Request, now: Instant) -> (Reply, Option<Faul
         )
         .header("x-ms-request-id", format!("00000000-0000-4000-8000-{id:012x}"));
     (reply, fault)
+}
+
+/// A body that is not what ARM would send (the client must give a typed error, never act on it).
+fn raw_body_reply(f: &Fault) -> Reply {
+    let status = StatusCode::from_u16(f.status.unwrap_or(200)).unwrap_or(StatusCode::OK);
+    let text = match (&f.body, f.body_bytes) {
+        (Some(b), _) => b.clone(),
+        (None, Some(n)) => format!("{{\"value\":\"{}\"}}", "x".repeat(n.saturating_sub(12))),
+        (None, None) => String::new(),
+    };
+    Reply::empty(status)
+        .header("content-type", "application/json")
+        .with_raw(text)
 }
 
 fn fault_reply(f: &Fault) -> Reply {

@@ -55,6 +55,18 @@ impl Revision {
         self.properties.as_ref().and_then(|p| p.replicas).unwrap_or(0)
     }
 
+    /// Whether replicas may be running: a revision that does not say how many replicas it has is
+    /// taken as running unless it is inactive (never conclude "stopped" from a missing field).
+    pub fn may_be_running(&self) -> bool {
+        match self.properties.as_ref() {
+            None => true,
+            Some(p) => match p.replicas {
+                Some(n) => n > 0,
+                None => p.active != Some(false),
+            },
+        }
+    }
+
     pub fn is_active(&self) -> bool {
         self.properties.as_ref().and_then(|p| p.active).unwrap_or(false)
     }

@@ -230,7 +230,7 @@ impl Demo {
                 wait_timeout: Duration::from_secs(60),
             },
             log_events: false,
-            cancel: None,
+            ..PassOptions::default()
         };
         run_pass(&self.client, &self.stack, options, &on_event).await
     }

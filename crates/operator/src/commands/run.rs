@@ -19,6 +19,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::arm_setup;
 use crate::cli::RunArgs;
+use crate::contest::Contests;
 use crate::http::{self, Health};
 use crate::metrics::Metrics;
 
@@ -27,12 +28,21 @@ pub async fn run(args: &RunArgs) -> ExitCode {
         aca_model::desired::parse_duration(text)
             .ok_or_else(|| format!("--{flag}: `{text}` is not a duration (e.g. 2s, 30s, 5m)"))
     };
-    let parse_zero = |flag: &str, text: &str| if text.trim() == "0s" || text.trim() == "0" { Ok(Duration::ZERO) } else { parse(flag, text) };
+    let parse_zero = |flag: &str, text: &str| {
+        if text.trim() == "0s" || text.trim() == "0" {
+            Ok(Duration::ZERO)
+        } else {
+            parse(flag, text)
+        }
+    };
     let durations = (
         args.interval.as_deref().map(|t| parse("interval", t)).transpose(),
         parse("reload-interval", &args.reload_interval),
         parse("shutdown-timeout", &args.shutdown_timeout),
-        args.initial_spread.as_deref().map(|t| parse_zero("initial-spread", t)).transpose(),
+        args.initial_spread
+            .as_deref()
+            .map(|t| parse_zero("initial-spread", t))
+            .transpose(),
     );
     let (interval_override, reload_every, shutdown_timeout, initial_spread) = match durations {
         (Ok(i), Ok(r), Ok(s), Ok(sp)) => (i, r, s, sp),
@@ -194,6 +204,8 @@ struct Slot {
     failures: u32,
     /// After a non-transient failure: correct nothing until the desired state changes.
     held: Option<String>,
+    /// Apps a person keeps changing back.
+    contests: Contests,
 }
 
 impl Daemon {
@@ -231,6 +243,7 @@ impl Daemon {
                     exec: exec_settings(self.interval(&stack)),
                     log_events: true,
                     cancel: Some(self.cancel.clone()),
+                    holds: slot.contests.holds(now),
                 };
                 joins.spawn(async move {
                     // The subscription's slot first: a busy subscription does not hold global slots.
@@ -294,6 +307,7 @@ impl Daemon {
                 running: false,
                 failures: 0,
                 held: None,
+                contests: Contests::default(),
             });
         }
         self.health
@@ -317,6 +331,7 @@ impl Daemon {
         let interval = self.interval(stack);
         let Some(slot) = slots.get_mut(name) else { return };
         slot.running = false;
+        slot.contests.record(name, report, interval, Instant::now());
         match &report.error {
             None => {
                 slot.failures = 0;

@@ -174,9 +174,20 @@ impl Running {
 }
 
 impl Drop for Running {
+    /// Stops the process and keeps its output under target/e2e-output/ for the secret scan of CI.
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        let dir = repo().join("target/e2e-output");
+        if std::fs::create_dir_all(&dir).is_ok() {
+            let mut text = self.logs.lock().unwrap().join("\n");
+            text.push('\n');
+            text.push_str(&self.stdout.lock().unwrap().join("\n"));
+            let _ = std::fs::write(
+                dir.join(format!("{}-{}.log", std::process::id(), self.child.id())),
+                text,
+            );
+        }
     }
 }
 
