@@ -251,3 +251,35 @@ mod tests {
         assert!(!text.contains("hunter2") && !text.contains("tok-123"), "{text}");
     }
 }
+
+/// A fixed token as a `TokenCredential` (simulator and emulators on loopback only; the caller checks
+/// the endpoint).
+#[derive(Debug)]
+pub struct StaticTokenCredential {
+    token: Secret,
+}
+
+#[async_trait::async_trait]
+impl TokenCredential for StaticTokenCredential {
+    async fn get_token(
+        &self,
+        _scopes: &[&str],
+        _options: Option<azure_core::credentials::TokenRequestOptions<'_>>,
+    ) -> azure_core::Result<azure_core::credentials::AccessToken> {
+        let expires = azure_core::time::OffsetDateTime::now_utc() + azure_core::time::Duration::hours(1);
+        Ok(azure_core::credentials::AccessToken::new(self.token.clone(), expires))
+    }
+}
+
+/// The credential of `settings` as a `TokenCredential`, for other Azure clients (the blob lease).
+/// A static token is refused unless `endpoint` is loopback.
+pub fn token_credential(
+    settings: &AuthSettings,
+    cloud: Cloud,
+    endpoint: &Url,
+) -> Result<Arc<dyn TokenCredential>, ArmError> {
+    match credential(settings, cloud, endpoint)? {
+        Credential::Token(c) => Ok(c),
+        Credential::Static(token) => Ok(Arc::new(StaticTokenCredential { token })),
+    }
+}

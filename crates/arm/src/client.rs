@@ -157,6 +157,13 @@ impl ArmClient {
         })
     }
 
+    /// Checks another Azure endpoint (the lease account) against the same HTTPS rule as ARM's.
+    pub fn lease_url_check(url: &str, allow_insecure_loopback: bool) -> Result<Url, String> {
+        let parsed = Url::parse(url).map_err(|e| format!("`{url}`: {e}"))?;
+        endpoint::check(&parsed, allow_insecure_loopback).map_err(|e| e.to_string())?;
+        Ok(parsed)
+    }
+
     pub fn endpoint(&self) -> &Url {
         &self.endpoint
     }

@@ -19,11 +19,12 @@ pub mod operations;
 mod policies;
 mod throttle;
 
-pub use auth::{AuthMethod, AuthSettings, STATIC_TOKEN_ENV};
+pub use auth::{AuthMethod, AuthSettings, STATIC_TOKEN_ENV, StaticTokenCredential, token_credential};
 /// The secret wrapper credentials use (never printed by `Debug`).
 pub use azure_core::credentials::Secret;
 pub use client::{ArmClient, ArmConfig, RevisionAction, Tagged};
 pub use cloud::Cloud;
+pub use endpoint::is_loopback;
 pub use error::{ArmError, ArmResult};
 pub use lro::LroSettings;
 pub use policies::ArmStats;

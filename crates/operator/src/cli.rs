@@ -113,6 +113,12 @@ fn parse_auth(s: &str) -> Result<AuthMethod, String> {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LeaderElection {
+    None,
+    Blob,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum OutputFormat {
     Text,
     Json,
@@ -188,6 +194,23 @@ pub struct RunArgs {
     /// subscription, so the others go ahead meanwhile).
     #[arg(long, default_value_t = 8)]
     pub max_concurrent_per_subscription: usize,
+    /// `none` (one replica) or `blob`: replicas compete for a lease on a blob; only the holder writes.
+    #[arg(long, value_enum, default_value_t = LeaderElection::None, env = "ACA_LEADER_ELECTION")]
+    pub leader_election: LeaderElection,
+    /// Storage account blob endpoint for the lease, e.g. `https://ACCOUNT.blob.core.windows.net`.
+    #[arg(
+        long,
+        env = "ACA_LEASE_ACCOUNT",
+        value_name = "URL",
+        required_if_eq("leader_election", "blob")
+    )]
+    pub lease_account: Option<String>,
+    /// Container of the lease blob (created if missing).
+    #[arg(long, env = "ACA_LEASE_CONTAINER", default_value = "aca-operator")]
+    pub lease_container: String,
+    /// Lease duration (15-60 s); the leader renews every third of it.
+    #[arg(long, env = "ACA_LEASE_DURATION", default_value = "15s", value_name = "DURATION")]
+    pub lease_duration: String,
     /// First passes are spread over this span (default: each stack's interval), so stacks do not
     /// all start together. `0s` starts them all at once.
     #[arg(long, value_name = "DURATION")]

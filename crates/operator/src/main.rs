@@ -5,6 +5,7 @@ mod cli;
 mod commands;
 mod contest;
 mod http;
+mod leader;
 mod logging;
 mod metrics;
 mod render;

@@ -58,6 +58,9 @@ pub enum ExecError {
     /// A shutdown was requested; the plan stopped between ARM operations.
     #[error("stopped: shutdown requested")]
     Stopped,
+    /// This replica is not (or no longer) the leader: nothing more is written.
+    #[error("not the leader: writes stopped")]
+    NotLeader,
     #[error("{0}")]
     Other(String),
 }
@@ -69,6 +72,7 @@ impl ExecError {
             ExecError::Arm(e) => e.is_transient(),
             ExecError::ChangedSinceObserved { .. } | ExecError::Timeout { .. } | ExecError::Invariant(_) => true,
             ExecError::Other(_) | ExecError::Stopped => false,
+            ExecError::NotLeader => true,
         }
     }
 }
@@ -98,6 +102,18 @@ pub struct Executor<'a> {
     pub on_event: &'a (dyn Fn(&StepEvent) + Send + Sync),
     /// Checked before each step and while waiting: a shutdown stops between ARM operations.
     pub cancel: Option<&'a CancellationToken>,
+    /// Checked right before every write: a replica that is no longer the leader writes nothing.
+    pub gate: Option<&'a WriteGate>,
+}
+
+/// Whether this replica may write to ARM now (leader election fences writes by time).
+#[derive(Clone)]
+pub struct WriteGate(pub std::sync::Arc<dyn Fn() -> bool + Send + Sync>);
+
+impl std::fmt::Debug for WriteGate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("WriteGate")
+    }
 }
 
 impl Executor<'_> {
@@ -134,6 +150,14 @@ impl Executor<'_> {
         self.cancel.is_some_and(CancellationToken::is_cancelled)
     }
 
+    /// Refuses a write when this replica may not write (any more).
+    fn may_write(&self) -> Result<(), ExecError> {
+        match self.gate {
+            Some(g) if !(g.0)() => Err(ExecError::NotLeader),
+            _ => Ok(()),
+        }
+    }
+
     fn spec(&self, key: &str) -> Result<&AppSpec, ExecError> {
         self.stack
             .app(key)
@@ -151,6 +175,7 @@ impl Executor<'_> {
         match step {
             Step::Snapshot { storage, share } => {
                 let current = self.api.get_share(share).await?;
+                self.may_write()?;
                 let snap = self.api.snapshot_share(share, current.etag.as_deref()).await?;
                 Ok(StepOutcome::Done(format!(
                     "snapshot of `{storage}` taken at {}",
@@ -241,6 +266,7 @@ impl Executor<'_> {
             .ok_or_else(|| ExecError::Other("the environment does not exist".into()))?;
         let body = build_create(self.stack, spec, env, &self.observed.storages, &self.resolver())
             .map_err(|e| ExecError::Other(e.to_string()))?;
+        self.may_write()?;
         self.api.create_app(&app_id(self.stack, &spec.name), &body).await?;
         Ok(StepOutcome::Done(format!("created {}", spec.name)))
     }
@@ -281,6 +307,8 @@ impl Executor<'_> {
                 .filter(|r| r.is_active() && r.mounted_storages().iter().any(|s| s.eq_ignore_ascii_case(storage)))
             {
                 if let Some(name) = &r.name {
+                    self.may_write()?;
+                    self.may_write()?;
                     self.api.revision_action(&id, name, RevisionAction::Deactivate).await?;
                 }
             }
@@ -298,6 +326,7 @@ impl Executor<'_> {
             )
             .await?;
         }
+        self.may_write()?;
         self.api.update_app(&id, &patch.body).await?;
         let mut done = format!("updated {}", spec.name);
         if patch.template_changed {
@@ -312,6 +341,7 @@ impl Executor<'_> {
                 .filter(|r| r.is_active() && r.replicas() > 0)
             {
                 if let Some(name) = &r.name {
+                    self.may_write()?;
                     self.api.revision_action(&id, name, RevisionAction::Restart).await?;
                     done.push_str(&format!("; restarted {name} so replicas read the new secret values"));
                 }
@@ -330,6 +360,7 @@ impl Executor<'_> {
             .filter(|r| r.is_active() && r.mounted_storages().iter().any(|s| s.eq_ignore_ascii_case(storage)))
         {
             if let Some(name) = &r.name {
+                self.may_write()?;
                 self.api.revision_action(&id, name, RevisionAction::Deactivate).await?;
                 stopped.push(name.clone());
             }
@@ -375,6 +406,7 @@ impl Executor<'_> {
         let body =
             crate::patch::build_sidecar_restore(self.stack, host, owner, &live_host, &live_owner, &secrets, storage)
                 .map_err(|e| ExecError::Other(e.to_string()))?;
+        self.may_write()?;
         self.api.update_app(&host_id, &body).await?;
         Ok(StepOutcome::Done(format!(
             "{} runs {} again as a sidecar, at one replica",

@@ -18,7 +18,7 @@ pub mod resolve;
 pub use api::ArmApi;
 pub use diff::{Diff, diff_stack};
 pub use drift::{Drift, Fix, Severity};
-pub use execute::{ExecError, ExecSettings, Executor, StepEvent, StepOutcome};
+pub use execute::{ExecError, ExecSettings, Executor, StepEvent, StepOutcome, WriteGate};
 pub use observe::{Observed, observe};
 pub use pass::{Action, PassError, PassOptions, PassReport, run_pass};
 pub use plan::{Plan, Step, plan, plan_rollback, plan_with_holds};

@@ -45,6 +45,8 @@ pub struct PassOptions {
     pub cancel: Option<tokio_util::sync::CancellationToken>,
     /// Apps whose corrections are held (key → why); their drift is still reported.
     pub holds: std::collections::BTreeMap<String, String>,
+    /// Checked before every write (leader election).
+    pub gate: Option<crate::execute::WriteGate>,
 }
 
 #[derive(Debug, Clone)]
@@ -149,6 +151,7 @@ pub async fn run_pass(
             settings: options.exec,
             on_event,
             cancel: options.cancel.as_ref(),
+            gate: options.gate.as_ref(),
         };
         let (outcomes, error) = executor.run(&report.plan.steps).await;
         report.outcomes = outcomes;

@@ -289,6 +289,7 @@ async fn a_concurrent_edit_between_observe_and_apply_gives_the_write_up() {
         settings: options().exec,
         on_event: &|_| {},
         cancel: None,
+        gate: None,
     };
     let (_, error) = executor.run(&steps).await;
     assert!(

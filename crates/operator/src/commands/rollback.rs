@@ -53,6 +53,7 @@ pub async fn run(args: &RollbackArgs) -> ExitCode {
             settings: arm_setup::exec_settings(&args.arm),
             on_event: &on_event,
             cancel: None,
+            gate: None,
         };
         let (_, error) = executor.run(&steps).await;
         if let Some(e) = error {

@@ -21,6 +21,7 @@ use crate::arm_setup;
 use crate::cli::RunArgs;
 use crate::contest::Contests;
 use crate::http::{self, Health};
+use crate::leader::{Election, Leadership};
 use crate::metrics::Metrics;
 
 pub async fn run(args: &RunArgs) -> ExitCode {
@@ -62,10 +63,15 @@ pub async fn run(args: &RunArgs) -> ExitCode {
         }
     };
     let metrics = Arc::new(Metrics::new());
-    metrics.leader.set(1);
     let health = Arc::new(Health::default());
-    health.set_leader(true);
     let cancel = CancellationToken::new();
+    let leadership = match start_election(args, metrics.clone(), health.clone(), cancel.clone()) {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("aca-operator: {e}");
+            return ExitCode::from(1);
+        }
+    };
     if let Some(addr) = args.listen_metrics {
         match http::serve(addr, metrics.clone(), health.clone(), cancel.clone()).await {
             Ok(bound) => tracing::info!(event = "listening", addr = %bound, "metrics and health on http://{bound}"),
@@ -98,11 +104,55 @@ pub async fn run(args: &RunArgs) -> ExitCode {
         max_concurrent: args.max_concurrent_stacks.max(1),
         per_subscription: args.max_concurrent_per_subscription.max(1),
         initial_spread,
+        leadership,
         cancel: cancel.clone(),
     };
     daemon.schedule(rx, shutdown_timeout).await;
     tracing::info!(event = "stopped", "aca-operator stopped");
     ExitCode::SUCCESS
+}
+
+/// Starts the lease election when asked (the same credentials as ARM); otherwise this replica leads.
+fn start_election(
+    args: &RunArgs,
+    metrics: Arc<Metrics>,
+    health: Arc<Health>,
+    cancel: CancellationToken,
+) -> Result<Leadership, String> {
+    let set = move |leader: bool| {
+        metrics.leader.set(i64::from(leader));
+        health.set_leader(leader);
+    };
+    if args.leader_election == crate::cli::LeaderElection::None {
+        set(true);
+        return Ok(Leadership::sole());
+    }
+    let account = args
+        .lease_account
+        .clone()
+        .ok_or("--leader-election blob needs --lease-account")?;
+    let url = aca_arm::ArmClient::lease_url_check(&account, args.arm.allow_insecure_loopback)?;
+    let lease = aca_model::desired::parse_duration(&args.lease_duration)
+        .ok_or_else(|| format!("--lease-duration: `{}` is not a duration", args.lease_duration))?;
+    let settings = aca_arm::AuthSettings::from_env(args.arm.auth);
+    let credential = aca_arm::token_credential(&settings, args.arm.cloud, &url).map_err(|e| e.to_string())?;
+    let replica = args
+        .arm
+        .replica_id
+        .clone()
+        .unwrap_or_else(|| format!("pid-{}", std::process::id()));
+    let election = Election::new(
+        &account,
+        &args.lease_container,
+        lease,
+        &replica,
+        credential,
+        args.arm.ca_cert.as_deref(),
+    )?;
+    let leadership = election.leadership.clone();
+    set(false);
+    tokio::spawn(async move { election.run(cancel, set).await });
+    Ok(leadership)
 }
 
 fn spawn_signal_handler(cancel: CancellationToken) {
@@ -194,6 +244,7 @@ struct Daemon {
     max_concurrent: usize,
     per_subscription: usize,
     initial_spread: Option<Duration>,
+    leadership: Leadership,
     cancel: CancellationToken,
 }
 
@@ -239,11 +290,12 @@ impl Daemon {
                     .or_insert_with(|| Arc::new(Semaphore::new(self.per_subscription)))
                     .clone();
                 let options = PassOptions {
-                    apply: slot.held.is_none(),
+                    apply: slot.held.is_none() && self.leadership.is_leader(),
                     exec: exec_settings(self.interval(&stack)),
                     log_events: true,
                     cancel: Some(self.cancel.clone()),
                     holds: slot.contests.holds(now),
+                    gate: Some(self.leadership.gate()),
                 };
                 joins.spawn(async move {
                     // The subscription's slot first: a busy subscription does not hold global slots.
