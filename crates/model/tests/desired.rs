@@ -289,3 +289,14 @@ proptest! {
         let _ = load_str(&text, "fuzz.yaml");
     }
 }
+
+#[test]
+fn correction_windows_are_checked() {
+    let e = one_error("    correctionWindow: Mon-Fri 9-17 CET\n    apps:\n      alpha: {}\n");
+    assert_eq!(e.path, "stacks[0].correctionWindow");
+    assert!(e.message.contains("UTC"), "{e}");
+    let loaded = load_str(&format!("{HEAD}    correctionWindow: Mon-Fri 09:00-17:00 UTC\n    apps:\n      alpha: {{ correctionWindow: daily 00:00-06:00 UTC }}\n"), "t.yaml").unwrap();
+    let stack = &loaded.state.stacks[0];
+    assert!(stack.correction_window.unwrap().contains(0, 600));
+    assert!(stack.apps[0].correction_window.unwrap().contains(5, 60));
+}

@@ -1,6 +1,7 @@
 //! One reconcile pass of one stack: observe → diff → plan → apply (in enforce mode) → report.
 //! Every drift is logged as one structured event; the pass ends with one summary event.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use aca_model::desired::Stack;
@@ -47,6 +48,8 @@ pub struct PassOptions {
     pub holds: std::collections::BTreeMap<String, String>,
     /// Checked before every write (leader election).
     pub gate: Option<crate::execute::WriteGate>,
+    /// The time correction windows are evaluated at (now when `None`).
+    pub now_utc: Option<time::OffsetDateTime>,
 }
 
 #[derive(Debug, Clone)]
@@ -130,7 +133,13 @@ pub async fn run_pass(
     };
     report.diff = diff_stack(stack, &observed);
     report.preflight = preflight(stack, &observed);
-    report.plan = plan_with_holds(stack, &observed, &report.diff, &options.holds);
+    let holds = window_holds(
+        stack,
+        &report.diff,
+        options.now_utc.unwrap_or_else(time::OffsetDateTime::now_utc),
+        &options.holds,
+    );
+    report.plan = plan_with_holds(stack, &observed, &report.diff, &holds);
     let blocking: Vec<String> = report
         .preflight
         .iter()
@@ -190,6 +199,34 @@ fn log_finding(stack: &Stack, f: &Finding) {
             tracing::info!(event = "preflight", level_name = "info", stack = %stack.name, check, what, remedy, sources, "{f}")
         }
     }
+}
+
+/// Apps outside their correction window are held, unless they have an invariant breach (always
+/// corrected in enforce mode).
+fn window_holds(
+    stack: &Stack,
+    diff: &Diff,
+    now: time::OffsetDateTime,
+    base: &BTreeMap<String, String>,
+) -> BTreeMap<String, String> {
+    let weekday = now.weekday().number_days_from_monday() as usize;
+    let minute = u32::from(now.hour()) * 60 + u32::from(now.minute());
+    let mut holds = base.clone();
+    for app in &stack.apps {
+        let Some(window) = app.correction_window.or(stack.correction_window) else {
+            continue;
+        };
+        let critical = diff
+            .drifts
+            .iter()
+            .any(|d| d.app.as_deref() == Some(&app.key) && d.severity == Severity::Critical);
+        if !window.contains(weekday, minute) && !critical {
+            holds
+                .entry(app.key.clone())
+                .or_insert_with(|| format!("outside its correction window {window}"));
+        }
+    }
+    holds
 }
 
 /// A drift is corrected when every step for its app ran.

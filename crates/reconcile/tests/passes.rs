@@ -142,3 +142,60 @@ async fn observe_mode_plans_but_never_writes() {
     );
     sim.stop().await;
 }
+
+#[tokio::test]
+async fn outside_its_correction_window_drift_is_alerted_but_invariant_breaches_are_corrected() {
+    let sim = start().await;
+    let api = client(&sim);
+    let mut stack = stack();
+    run_pass(&api, &stack, options(true), &|_| {}).await; // migrate first
+    stack.correction_window = Some(aca_model::desired::CorrectionWindow::parse("Mon-Fri 09:00-17:00 UTC").unwrap());
+    // A person scales Langfuse (a warning) and ClickHouse (an invariant breach).
+    for (app, n) in [("langfuse", 4), ("langfuse-clickhouse", 2)] {
+        reqwest::Client::new()
+            .patch(format!("{}/_sim/state{}", sim.base_url, aca_sim::scenario::app_id(app)))
+            .json(&serde_json::json!({"properties": {"template": {"scale": {"minReplicas": n, "maxReplicas": n}}}}))
+            .send()
+            .await
+            .unwrap();
+    }
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    let saturday_noon = time::macros::datetime!(2026-11-28 12:00 UTC);
+    let mut opts = options(true);
+    opts.now_utc = Some(saturday_noon);
+    let report = run_pass(&api, &stack, opts, &|_| {}).await;
+    assert!(report.error.is_none(), "{:?}", report.error);
+    assert!(
+        report
+            .plan
+            .held
+            .iter()
+            .any(|h| h.contains("apps.langfuse") && h.contains("correction window")),
+        "{:?}",
+        report.plan.held
+    );
+    let action = |field: &str| report.actions.iter().find(|(d, _)| d.path == field).map(|(_, a)| *a);
+    assert_eq!(
+        action("apps.langfuse.template.scale.maxReplicas"),
+        Some(Action::Alerted)
+    );
+    assert_eq!(
+        action("apps.clickhouse.template.scale.maxReplicas"),
+        Some(Action::Corrected),
+        "invariants are always corrected"
+    );
+
+    // Inside the window, the rest is corrected.
+    let mut opts = options(true);
+    opts.now_utc = Some(time::macros::datetime!(2026-11-30 10:00 UTC));
+    let report = run_pass(&api, &stack, opts, &|_| {}).await;
+    assert_eq!(
+        report
+            .actions
+            .iter()
+            .find(|(d, _)| d.path == "apps.langfuse.template.scale.maxReplicas")
+            .map(|(_, a)| *a),
+        Some(Action::Corrected)
+    );
+    sim.stop().await;
+}

@@ -11,6 +11,7 @@ mod reference;
 mod schema;
 mod types;
 mod validate;
+mod window;
 pub mod yaml;
 
 pub use diagnostic::{Diagnostic, Severity};
@@ -19,3 +20,4 @@ pub use load::{LoadError, Loaded, load_file, load_paths, load_str};
 pub use reference::{Reference, Segment, TemplateString, parse_template};
 pub use schema::{KeyDoc, SCHEMA, parse_duration};
 pub use types::*;
+pub use window::CorrectionWindow;

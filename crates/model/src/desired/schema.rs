@@ -94,6 +94,13 @@ pub const SCHEMA: &[KeyDoc] = &[
     ),
     k(
         "stack",
+        "correctionWindow",
+        "window",
+        "always",
+        "When drift may be corrected, e.g. `Mon-Fri 09:00-17:00 UTC`; outside it drift is alerted only, except invariant breaches, always corrected.",
+    ),
+    k(
+        "stack",
         "storages",
         "map of storage",
         "{}",
@@ -140,6 +147,13 @@ pub const SCHEMA: &[KeyDoc] = &[
         "enforce | observe",
         "the stack's mode",
         "Overrides the stack's mode for this app.",
+    ),
+    k(
+        "app",
+        "correctionWindow",
+        "window",
+        "the stack's",
+        "Overrides the stack's correction window for this app.",
     ),
     k(
         "app",
@@ -559,6 +573,21 @@ fn mode(d: &mut Diagnostics, obj: &Obj, key: &str) -> Option<Mode> {
     }
 }
 
+fn window(d: &mut Diagnostics, obj: &Obj) -> Option<super::window::CorrectionWindow> {
+    let node = obj.get("correctionWindow")?;
+    let text = string(d, node, &obj.field("correctionWindow"))?;
+    super::window::CorrectionWindow::parse(&text)
+        .map_err(|e| {
+            d.error(
+                node.loc,
+                &obj.field("correctionWindow"),
+                e,
+                Some("e.g. `Mon-Fri 09:00-17:00 UTC`".into()),
+            )
+        })
+        .ok()
+}
+
 /// Parses `500ms`, `30s`, `5m`, `1h`, `1m30s`.
 pub fn parse_duration(s: &str) -> Option<Duration> {
     let mut total = Duration::ZERO;
@@ -648,6 +677,7 @@ fn read_stack(d: &mut Diagnostics, node: &Node, path: &str, source: &str) -> Opt
         }
     };
     let mode = mode(d, &obj, "mode");
+    let correction_window = window(d, &obj);
     let storages = read_storages(d, &obj);
     let mut apps = Vec::new();
     if let Some(apps_node) = obj.required(d, "apps")
@@ -666,6 +696,7 @@ fn read_stack(d: &mut Diagnostics, node: &Node, path: &str, source: &str) -> Opt
         environment: environment?,
         interval: interval?,
         mode: mode.unwrap_or_default(),
+        correction_window,
         storages,
         apps,
         source: source.to_string(),
@@ -832,6 +863,7 @@ fn read_app(
         key: key.name.clone(),
         name,
         mode: mode(d, &obj, "mode"),
+        correction_window: window(d, &obj),
         singleton,
         update_strategy: update_strategy?,
         workload_profile: obj.string(d, "workloadProfile"),

@@ -23,6 +23,8 @@ pub struct Stack {
     /// Reconcile period (each pass is jittered around it).
     pub interval: Duration,
     pub mode: Mode,
+    /// When drift may be corrected (invariant breaches always are); `None`: always.
+    pub correction_window: Option<super::window::CorrectionWindow>,
     /// Keyed by the environment storage's name.
     pub storages: BTreeMap<String, StorageSpec>,
     /// In file order; dependencies are ordered by the planner, not by this list.
@@ -79,6 +81,8 @@ pub struct AppSpec {
     pub name: String,
     /// Overrides the stack's mode.
     pub mode: Option<Mode>,
+    /// Overrides the stack's correction window.
+    pub correction_window: Option<super::window::CorrectionWindow>,
     /// min = max = 1, always.
     pub singleton: bool,
     pub update_strategy: UpdateStrategy,
