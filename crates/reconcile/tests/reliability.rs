@@ -97,41 +97,23 @@ async fn converge(api: &ArmClient, stack: &Stack, max: usize) -> Vec<PassReport>
 fn invariants(sim: &Simulator) -> Vec<String> {
     let state = sim.state();
     let state = state.lock().unwrap();
-    let history = aca_sim::apps::history(&state);
-    let on_share: Vec<(String, u64, u64, bool)> = history
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|r| r["storages"].as_array().unwrap().iter().any(|s| s == scenario::STORAGE))
-        .filter_map(|r| {
-            Some((
-                r["revision"].as_str()?.to_string(),
-                r["runningFromMs"].as_u64()?,
-                r["runningUntilMs"].as_u64().unwrap_or(u64::MAX),
-                r["createdByType"] == "Application",
-            ))
-        })
+    let mut broken: Vec<String> = aca_sim::apps::operator_overlaps(&state, scenario::STORAGE)
+        .into_iter()
+        .map(|(started, running)| format!("the operator started {started} on the share while {running} ran"))
         .collect();
-    let mut broken = Vec::new();
-    for later in on_share.iter().filter(|r| r.3) {
-        for other in on_share.iter().filter(|o| o.0 != later.0) {
-            if other.1 <= later.1 && later.1 < other.2 {
+    for app in state.apps.values().filter(|a| a.id.name() == scenario::CLICKHOUSE_APP) {
+        for r in app.revisions.iter().filter(|r| r.created_by.kind == "Application") {
+            let replicas = r
+                .template
+                .pointer("/scale/maxReplicas")
+                .and_then(Value::as_u64)
+                .unwrap_or(10);
+            if replicas > 1 {
                 broken.push(format!(
-                    "the operator started {} on the share while {} ran",
-                    later.0, other.0
+                    "the operator made ClickHouse revision {} with up to {replicas} replicas",
+                    r.name
                 ));
             }
-        }
-    }
-    for r in history.as_array().unwrap() {
-        if r["app"] == scenario::CLICKHOUSE_APP
-            && r["createdByType"] == "Application"
-            && r["replicas"].as_u64().unwrap_or(0) > 1
-        {
-            broken.push(format!(
-                "the operator made ClickHouse revision {} with {} replicas",
-                r["revision"], r["replicas"]
-            ));
         }
     }
     if state.requests.iter().any(|r| r.method == "DELETE") {

@@ -938,3 +938,30 @@ pub fn history(state: &State) -> Value {
     }
     Value::Array(out)
 }
+
+/// Revisions the operator (an `Application` caller) started on `storage` while another revision
+/// ran there: `(started, already running)` pairs. Empty when the exclusive-storage invariant held.
+/// A person can start one too (a portal edit): that is the drift the operator reports, not counted.
+pub fn operator_overlaps(state: &State, storage: &str) -> Vec<(String, String)> {
+    let config = &state.config;
+    let on_share: Vec<(&RevisionRecord, Instant, Option<Instant>)> = state
+        .apps
+        .values()
+        .flat_map(|a| a.revisions.iter())
+        .filter(|r| r.storages().iter().any(|s| s.eq_ignore_ascii_case(storage)))
+        .filter_map(|r| {
+            let from = r.running_from()?;
+            let until = r.running_until(config);
+            until.is_none_or(|u| from < u).then_some((r, from, until))
+        })
+        .collect();
+    let mut bad = Vec::new();
+    for (later, from, _) in on_share.iter().filter(|(r, _, _)| r.created_by.kind == "Application") {
+        for (other, o_from, o_until) in &on_share {
+            if other.name != later.name && *o_from <= *from && o_until.is_none_or(|u| *from < u) {
+                bad.push((later.name.clone(), other.name.clone()));
+            }
+        }
+    }
+    bad
+}

@@ -10,15 +10,9 @@ use crate::cli::ApplyArgs;
 use crate::render::{self, Palette};
 
 pub async fn run(args: &ApplyArgs) -> ExitCode {
-    let Some(state) = super::load(&args.files) else {
-        return ExitCode::from(1);
-    };
-    let client = match arm_setup::client(&args.arm) {
-        Ok(c) => c,
-        Err(e) => {
-            eprintln!("aca-operator: {e}");
-            return ExitCode::from(1);
-        }
+    let (state, client) = match super::prepare(&args.files, &args.arm) {
+        Ok(v) => v,
+        Err(code) => return code,
     };
     let palette = Palette {
         enabled: super::stdout_is_terminal(),

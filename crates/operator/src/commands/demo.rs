@@ -343,33 +343,6 @@ impl Demo {
     fn check_history(&self) -> bool {
         let state = self.sim.state();
         let state = state.lock().expect("simulator state");
-        let history = apps::history(&state);
-        let on_share: Vec<(u64, u64, bool)> = history
-            .as_array()
-            .map(|a| {
-                a.iter()
-                    .filter(|r| {
-                        r["storages"]
-                            .as_array()
-                            .is_some_and(|s| s.iter().any(|x| x == scenario::STORAGE))
-                    })
-                    .filter_map(|r| {
-                        let by_operator = r["createdByType"] == "Application";
-                        Some((
-                            r["runningFromMs"].as_u64()?,
-                            r["runningUntilMs"].as_u64().unwrap_or(u64::MAX),
-                            by_operator,
-                        ))
-                    })
-                    .collect()
-            })
-            .unwrap_or_default();
-        // A violation: a revision the operator started while another one was running on the share.
-        !on_share.iter().any(|later| {
-            later.2
-                && on_share
-                    .iter()
-                    .any(|other| other != later && other.0 <= later.0 && later.0 < other.1)
-        })
+        apps::operator_overlaps(&state, scenario::STORAGE).is_empty()
     }
 }

@@ -8,16 +8,12 @@ use std::process::ExitCode;
 
 use aca_model::arm::{ContainerApp, ResourceId};
 
-use crate::arm_setup;
 use crate::cli::ExportArgs;
 
 pub async fn run(args: &ExportArgs) -> ExitCode {
-    let client = match arm_setup::client(&args.arm) {
+    let client = match super::arm_client(&args.arm) {
         Ok(c) => c,
-        Err(e) => {
-            eprintln!("aca-operator: {e}");
-            return ExitCode::from(1);
-        }
+        Err(code) => return code,
     };
     let mut apps = Vec::new();
     for name in &args.apps {

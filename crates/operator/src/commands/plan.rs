@@ -5,20 +5,13 @@ use std::process::ExitCode;
 use aca_reconcile::{ArmApi, PassOptions, PassReport, run_pass};
 use serde_json::json;
 
-use crate::arm_setup;
 use crate::cli::{OutputFormat, PlanArgs};
 use crate::render::{self, Palette};
 
 pub async fn run(args: &PlanArgs) -> ExitCode {
-    let Some(state) = super::load(&args.files) else {
-        return ExitCode::from(1);
-    };
-    let client = match arm_setup::client(&args.arm) {
-        Ok(c) => c,
-        Err(e) => {
-            eprintln!("aca-operator: {e}");
-            return ExitCode::from(1);
-        }
+    let (state, client) = match super::prepare(&args.files, &args.arm) {
+        Ok(v) => v,
+        Err(code) => return code,
     };
     let reports = plan_all(&client, &state.stacks).await;
     match args.output {

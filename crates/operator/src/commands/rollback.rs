@@ -9,15 +9,9 @@ use crate::arm_setup;
 use crate::cli::RollbackArgs;
 
 pub async fn run(args: &RollbackArgs) -> ExitCode {
-    let Some(state) = super::load(&args.files) else {
-        return ExitCode::from(1);
-    };
-    let client = match arm_setup::client(&args.arm) {
-        Ok(c) => c,
-        Err(e) => {
-            eprintln!("aca-operator: {e}");
-            return ExitCode::from(1);
-        }
+    let (state, client) = match super::prepare(&args.files, &args.arm) {
+        Ok(v) => v,
+        Err(code) => return code,
     };
     for stack in &state.stacks {
         let observed = match observe(&client, stack).await {

@@ -264,30 +264,7 @@ pub fn migrate(sim: &Simulator, dir: &Path) {
     );
 }
 
-/// Revisions that ran on the share; and whether the operator ever started one while another ran.
+/// Revisions the operator started on the share while another ran (empty: the invariant held).
 pub async fn overlap_started_by_operator(sim: &Simulator, storage: &str) -> Vec<(String, String)> {
-    let history = admin(sim, reqwest::Method::GET, "/_sim/revisions", None).await;
-    let on_share: Vec<(String, u64, u64, bool)> = history
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|r| r["storages"].as_array().unwrap().iter().any(|s| s == storage))
-        .filter_map(|r| {
-            Some((
-                r["revision"].as_str()?.to_string(),
-                r["runningFromMs"].as_u64()?,
-                r["runningUntilMs"].as_u64().unwrap_or(u64::MAX),
-                r["createdByType"] == "Application",
-            ))
-        })
-        .collect();
-    let mut bad = Vec::new();
-    for later in on_share.iter().filter(|r| r.3) {
-        for other in &on_share {
-            if other.0 != later.0 && other.1 <= later.1 && later.1 < other.2 {
-                bad.push((later.0.clone(), other.0.clone()));
-            }
-        }
-    }
-    bad
+    aca_sim::apps::operator_overlaps(&sim.state().lock().unwrap(), storage)
 }
