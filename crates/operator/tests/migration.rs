@@ -207,3 +207,51 @@ async fn rollback_returns_to_the_sidecar_layout_without_overlap() {
     assert!(bad.is_empty(), "{bad:?}");
     sim.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn export_writes_a_desired_state_that_loads_and_matches_live() {
+    let sim = sim().await;
+    let dir = scratch("export");
+    migrate(&sim, &dir);
+    let out = operator(
+        &sim,
+        &[
+            "export",
+            "--subscription",
+            aca_sim::scenario::SUBSCRIPTION,
+            "--resource-group",
+            "rg-langfuse",
+            "--environment",
+            "cae-langfuse",
+            "--app",
+            "langfuse",
+            "--app",
+            "langfuse-clickhouse",
+            "--stack-name",
+            "adopted",
+        ],
+    )
+    .output()
+    .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let yaml = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        !yaml.contains(aca_sim::scenario::SIDECAR_CLICKHOUSE_PASSWORD),
+        "no secret value is exported"
+    );
+    assert!(yaml.contains("# secrets not exported"), "{yaml}");
+    let file = dir.join("adopted.yaml");
+    std::fs::write(&file, &yaml).unwrap();
+    let validate = operator(&sim, &["validate", file.to_str().unwrap()]).output().unwrap();
+    assert!(
+        validate.status.success(),
+        "{}\n{yaml}",
+        String::from_utf8_lossy(&validate.stderr)
+    );
+    // The exported state is the live state: plan finds no drift.
+    let plan = operator(&sim, &["plan", "-f", file.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(plan.status.code(), Some(0), "{}", String::from_utf8_lossy(&plan.stdout));
+    sim.stop().await;
+}

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use aca_model::arm::{ContainerApp, Ingress};
-use aca_model::desired::{AppSpec, EnvValue, SecretSpec, Stack, Transport};
+use aca_model::desired::{AppSpec, EnvValue, Reference, SecretSpec, Stack, Transport};
 use aca_model::quantity::{Cpu, Memory};
 
 use crate::digest::Digest;
@@ -492,14 +492,29 @@ impl AppDiff<'_> {
                             Fix::Configuration,
                             None,
                         ),
-                        Some(have) if *have != want => self.push(
-                            path,
-                            SENSITIVE,
-                            "(sensitive, differs)",
-                            Severity::Warning,
-                            Fix::Configuration,
-                            None,
-                        ),
+                        Some(have) if *have != want => {
+                            // A secret that wires this app to another (`${apps.X...}`, e.g.
+                            // Langfuse's ClickHouse URLs) pointing elsewhere breaks the layout.
+                            let wiring = t.references().find_map(|r| match r {
+                                Reference::AppName(k) | Reference::AppFqdn(k) => Some(k.clone()),
+                                _ => None,
+                            });
+                            let (severity, note) = match wiring {
+                                Some(k) => (
+                                    Severity::Critical,
+                                    Some(format!("this secret should point at apps.{k}; it points elsewhere")),
+                                ),
+                                None => (Severity::Warning, None),
+                            };
+                            self.push(
+                                path,
+                                SENSITIVE,
+                                "(sensitive, differs)",
+                                severity,
+                                Fix::Configuration,
+                                note,
+                            )
+                        }
                         Some(_) => {}
                     }
                 }
