@@ -248,13 +248,42 @@ struct Daemon {
     cancel: CancellationToken,
 }
 
+/// Why a stack's corrections are held, and the live resources' stamps at that moment.
+#[derive(Debug)]
+struct Held {
+    reason: String,
+    stamps: Vec<Option<String>>,
+}
+
+/// `systemData.lastModifiedAt` of every declared app (and the environment), as observed.
+fn stamps(report: &PassReport) -> Vec<Option<String>> {
+    let Some(o) = &report.observed else { return Vec::new() };
+    let mut out: Vec<Option<String>> = o
+        .apps
+        .values()
+        .map(|a| {
+            a.as_ref()
+                .and_then(|a| a.system_data.as_ref())
+                .and_then(|s| s.last_modified_at.clone())
+        })
+        .collect();
+    out.push(
+        o.environment
+            .as_ref()
+            .and_then(|e| e.system_data.as_ref())
+            .and_then(|s| s.last_modified_at.clone()),
+    );
+    out
+}
+
 #[derive(Debug)]
 struct Slot {
     due: Instant,
     running: bool,
     failures: u32,
-    /// After a non-transient failure: correct nothing until the desired state changes.
-    held: Option<String>,
+    /// After a non-transient failure: correct nothing until the desired state or a live resource
+    /// changes.
+    held: Option<Held>,
     /// Apps a person keeps changing back.
     contests: Contests,
 }
@@ -385,6 +414,13 @@ impl Daemon {
         let Some(slot) = slots.get_mut(name) else { return };
         slot.running = false;
         slot.contests.record(name, report, interval, Instant::now());
+        if let Some(held) = &slot.held
+            && report.observed.is_some()
+            && stamps(report) != held.stamps
+        {
+            tracing::info!(event = "stack_released", stack = %name, reason = %held.reason, "a live resource changed: corrections resume");
+            slot.held = None;
+        }
         match &report.error {
             None => {
                 slot.failures = 0;
@@ -395,8 +431,11 @@ impl Daemon {
                 slot.failures += 1;
                 if !e.is_transient() && slot.held.is_none() {
                     tracing::error!(event = "stack_held", stack = %name, reason = %e,
-                        "corrections are held until the desired state changes; drift is still reported");
-                    slot.held = Some(e.to_string());
+                        "corrections are held until the desired state or a live resource changes; drift is still reported");
+                    slot.held = Some(Held {
+                        reason: e.to_string(),
+                        stamps: stamps(report),
+                    });
                 }
                 let backoff = interval * 2u32.saturating_pow(slot.failures.min(4));
                 slot.due = Instant::now() + rng.around(backoff.min(Duration::from_secs(600)).max(interval));
