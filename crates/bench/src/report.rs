@@ -168,7 +168,7 @@ pub fn markdown(rows: &[Row], idle: (f64, u64), binary_bytes: u64, latency: Dura
         ));
     }
     out.push_str("\nDrift latency: a person scales one random ClickHouse app to 2 replicas at a random moment of steady state. \
-*Drift read*: until the operator's next GET of that app (its next pass: at most one interval, jittered ±10%). \
+*Drift read*: until the operator's next GET of that app: its next pass starts one interval (±10%) after the previous one ended, and under the subscription's throttle its GET may wait a few seconds more. \
 *Alerted + corrected*: until the drift event, logged when the pass ends, after the recreate (stop, wait for zero replicas, \
 update, wait until running) on the simulator's timings.\n\n![pass time and bound against N](benchmarks.svg)\n");
     out
