@@ -13,6 +13,19 @@ fn is(e: &Value, event: &str) -> bool {
     e["event"] == event
 }
 
+/// A simulator in the target layout and a daemon on it (interval 1 s), after its first clean pass.
+async fn migrated_daemon(name: &str, mode: &str, extra: &[&str]) -> (aca_sim::Simulator, Running, std::path::PathBuf) {
+    let sim = sim().await;
+    let dir = scratch(name);
+    migrate(&sim, &dir);
+    let file = dir.join("langfuse.yaml");
+    std::fs::write(&file, example(mode, "1s")).unwrap();
+    let op = Running::spawn(operator(&sim, &run_args(file.to_str().unwrap(), extra)));
+    op.wait_event("a clean pass", T, |e| is(e, "pass") && e["drifts"] == 0)
+        .await;
+    (sim, op, file)
+}
+
 fn run_args<'a>(file: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
     let mut args = vec!["run", "-f", file, "--interval", "1s", "--reload-interval", "200ms"];
     args.extend_from_slice(extra);
@@ -21,14 +34,7 @@ fn run_args<'a>(file: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_person_scales_clickhouse_to_3_and_it_is_alerted_and_corrected() {
-    let sim = sim().await;
-    let dir = scratch("scale");
-    migrate(&sim, &dir);
-    let file = dir.join("langfuse.yaml");
-    std::fs::write(&file, example("enforce", "1s")).unwrap();
-    let op = Running::spawn(operator(&sim, &run_args(file.to_str().unwrap(), &[])));
-    op.wait_event("a clean pass", T, |e| is(e, "pass") && e["drifts"] == 0)
-        .await;
+    let (sim, op, _) = migrated_daemon("scale", "enforce", &[]).await;
 
     person_patch(
         &sim,
@@ -67,14 +73,7 @@ async fn a_person_scales_clickhouse_to_3_and_it_is_alerted_and_corrected() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn observe_mode_alerts_and_never_writes() {
-    let sim = sim().await;
-    let dir = scratch("observe");
-    migrate(&sim, &dir);
-    let file = dir.join("langfuse.yaml");
-    std::fs::write(&file, example("observe", "1s")).unwrap();
-    let op = Running::spawn(operator(&sim, &run_args(file.to_str().unwrap(), &[])));
-    op.wait_event("a clean pass", T, |e| is(e, "pass") && e["drifts"] == 0)
-        .await;
+    let (sim, op, _) = migrated_daemon("observe", "observe", &[]).await;
     let before = requests(&sim).await.len();
 
     person_patch(
@@ -100,17 +99,7 @@ async fn observe_mode_alerts_and_never_writes() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn undeclared_fields_are_left_alone_and_steady_state_only_reads() {
-    let sim = sim().await;
-    let dir = scratch("steady");
-    migrate(&sim, &dir);
-    let file = dir.join("langfuse.yaml");
-    std::fs::write(&file, example("enforce", "1s")).unwrap();
-    let op = Running::spawn(operator(
-        &sim,
-        &run_args(file.to_str().unwrap(), &["--listen-metrics", "127.0.0.1:0"]),
-    ));
-    op.wait_event("a clean pass", T, |e| is(e, "pass") && e["drifts"] == 0)
-        .await;
+    let (sim, op, _) = migrated_daemon("steady", "enforce", &["--listen-metrics", "127.0.0.1:0"]).await;
 
     // A pipeline bumps the Langfuse image and a person adds a tag: neither is declared.
     let live = app(&sim, "langfuse").await;
@@ -183,14 +172,7 @@ async fn undeclared_fields_are_left_alone_and_steady_state_only_reads() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_bad_new_file_is_refused_and_the_old_state_still_enforced() {
-    let sim = sim().await;
-    let dir = scratch("reload");
-    migrate(&sim, &dir);
-    let file = dir.join("langfuse.yaml");
-    std::fs::write(&file, example("enforce", "1s")).unwrap();
-    let op = Running::spawn(operator(&sim, &run_args(file.to_str().unwrap(), &[])));
-    op.wait_event("a clean pass", T, |e| is(e, "pass") && e["drifts"] == 0)
-        .await;
+    let (sim, op, file) = migrated_daemon("reload", "enforce", &[]).await;
 
     std::fs::write(
         &file,
