@@ -173,6 +173,25 @@ fn replica(sim: &aca_sim::Simulator, az: &Azurite, file: &Path, id: &str) -> Run
     Running::spawn(cmd)
 }
 
+/// The simulator in the target layout, Azurite, replica-a leading and replica-b following.
+async fn leader_and_follower(name: &str) -> (aca_sim::Simulator, Azurite, Running, Running) {
+    let sim = sim().await;
+    let dir = scratch(name);
+    migrate(&sim, &dir);
+    let az = start_azurite(&dir);
+    let file = dir.join("langfuse.yaml");
+    std::fs::write(&file, example("enforce", "1s")).unwrap();
+    let a = replica(&sim, &az, &file, "replica-a");
+    a.wait_event("a leader", Duration::from_secs(30), |e| e["event"] == "leader_elected")
+        .await;
+    let b = replica(&sim, &az, &file, "replica-b");
+    b.wait_event("the follower observing", Duration::from_secs(30), |e| {
+        e["event"] == "pass"
+    })
+    .await;
+    (sim, az, a, b)
+}
+
 fn writes_by(log: &[Value]) -> Vec<(u64, String)> {
     writes(log)
         .iter()
@@ -224,20 +243,7 @@ async fn wait_scale_one(sim: &aca_sim::Simulator, within: Duration) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_follower_takes_over_when_the_leader_is_killed() {
-    let sim = sim().await;
-    let dir = scratch("ha-kill");
-    migrate(&sim, &dir);
-    let az = start_azurite(&dir);
-    let file = dir.join("langfuse.yaml");
-    std::fs::write(&file, example("enforce", "1s")).unwrap();
-    let mut a = replica(&sim, &az, &file, "replica-a");
-    a.wait_event("a leader", Duration::from_secs(30), |e| e["event"] == "leader_elected")
-        .await;
-    let b = replica(&sim, &az, &file, "replica-b");
-    b.wait_event("the follower observing", Duration::from_secs(30), |e| {
-        e["event"] == "pass"
-    })
-    .await;
+    let (sim, _azurite, mut a, b) = leader_and_follower("ha-kill").await;
 
     // While the leader is briefly paused (well inside its lease), the follower sees the drift and
     // only alerts; the leader, resumed, corrects it.
@@ -278,20 +284,7 @@ async fn the_follower_takes_over_when_the_leader_is_killed() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_paused_leader_is_fenced_and_writes_nothing_after_it_resumes() {
-    let sim = sim().await;
-    let dir = scratch("ha-pause");
-    migrate(&sim, &dir);
-    let az = start_azurite(&dir);
-    let file = dir.join("langfuse.yaml");
-    std::fs::write(&file, example("enforce", "1s")).unwrap();
-    let a = replica(&sim, &az, &file, "replica-a");
-    a.wait_event("a leader", Duration::from_secs(30), |e| e["event"] == "leader_elected")
-        .await;
-    let b = replica(&sim, &az, &file, "replica-b");
-    b.wait_event("the follower observing", Duration::from_secs(30), |e| {
-        e["event"] == "pass"
-    })
-    .await;
+    let (sim, _azurite, a, b) = leader_and_follower("ha-pause").await;
 
     a.signal("STOP");
     b.wait_event("the take-over", Duration::from_secs(40), |e| {
