@@ -101,6 +101,27 @@ fn array<'v>(obj: &'v mut Value, key: &str) -> &'v mut Vec<Value> {
     obj[key].as_array_mut().expect("made an array above")
 }
 
+/// The volumes of a template that are backed by one of `storages`.
+fn volumes_on<'t>(template: &'t Value, storages: &[String]) -> Vec<&'t Value> {
+    template
+        .get("volumes")
+        .and_then(Value::as_array)
+        .map(|vs| {
+            vs.iter()
+                .filter(|v| {
+                    v.get("storageName")
+                        .and_then(Value::as_str)
+                        .is_some_and(|s| storages.iter().any(|f| f.eq_ignore_ascii_case(s)))
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn name_of(entry: &Value) -> Option<String> {
+    entry.get("name").and_then(Value::as_str).map(str::to_string)
+}
+
 fn apply_template(template: &mut Value, input: &PatchInput) -> Result<(), ResolveError> {
     let spec = input.spec;
     if !template.is_object() {
@@ -112,20 +133,10 @@ fn apply_template(template: &mut Value, input: &PatchInput) -> Result<(), Resolv
         .filter(|s| !spec.storages().any(|o| o == *s))
         .map(str::to_string)
         .collect();
-    let foreign_volumes: Vec<String> = template
-        .get("volumes")
-        .and_then(Value::as_array)
-        .map(|vs| {
-            vs.iter()
-                .filter(|v| {
-                    v.get("storageName")
-                        .and_then(Value::as_str)
-                        .is_some_and(|s| foreign.iter().any(|f| f.eq_ignore_ascii_case(s)))
-                })
-                .filter_map(|v| v.get("name").and_then(Value::as_str).map(str::to_string))
-                .collect()
-        })
-        .unwrap_or_default();
+    let foreign_volumes: Vec<String> = volumes_on(template, &foreign)
+        .iter()
+        .filter_map(|v| name_of(v))
+        .collect();
     {
         let containers = array(template, "containers");
         containers.retain(|c| {
@@ -429,24 +440,15 @@ pub fn build_sidecar_restore(
         .cloned()
         .unwrap_or_else(|| json!({}));
     let owner_json = serde_json::to_value(live_owner).unwrap_or(Value::Null);
-    let owner_volumes: Vec<Value> = owner_json
-        .pointer("/properties/template/volumes")
-        .and_then(Value::as_array)
-        .map(|vs| {
-            vs.iter()
-                .filter(|v| {
-                    v.get("storageName")
-                        .and_then(Value::as_str)
-                        .is_some_and(|s| s.eq_ignore_ascii_case(storage))
-                })
-                .cloned()
-                .collect()
-        })
-        .unwrap_or_default();
-    let volume_names: Vec<String> = owner_volumes
-        .iter()
-        .filter_map(|v| v.get("name").and_then(Value::as_str).map(str::to_string))
+    let owner_template = owner_json
+        .pointer("/properties/template")
+        .cloned()
+        .unwrap_or_else(|| json!({}));
+    let owner_volumes: Vec<Value> = volumes_on(&owner_template, &[storage.to_string()])
+        .into_iter()
+        .cloned()
         .collect();
+    let volume_names: Vec<String> = owner_volumes.iter().filter_map(name_of).collect();
     for c in owner_json
         .pointer("/properties/template/containers")
         .and_then(Value::as_array)
