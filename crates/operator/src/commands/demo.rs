@@ -204,11 +204,8 @@ impl Demo {
                     }
                 }
                 StepEvent::Finished { step, outcome } => {
-                    let text = format!(
-                        "{} {step}: {}",
-                        palette.green("done"),
-                        super::apply::outcome_text(outcome)
-                    );
+                    // On a terminal the spinner line becomes `✓ step: what was done`.
+                    let text = format!("{} {step}: {}", palette.green("✓"), super::apply::outcome_text(outcome));
                     match bar.take() {
                         Some(pb) => pb.finish_with_message(text),
                         None => println!("    {}", super::apply::outcome_text(outcome)),
