@@ -324,7 +324,7 @@ fn route(state: &mut State, req: &Request, fault: Option<&Fault>, now: Instant) 
     let rest = &s[6..];
     let word = |i: usize, w: &str| rest.get(i).is_some_and(|x| x.eq_ignore_ascii_case(w));
     let id_of = |pairs: &[(&str, &str)]| ResourceId::new(sub, rg, ns, pairs);
-    state.require_resource_group(&id_of(&[("x", "x")]))?;
+    state.require_resource_group(sub, rg)?;
     let method = req.method;
     if ns.eq_ignore_ascii_case("Microsoft.App") {
         if word(0, "containerApps") {

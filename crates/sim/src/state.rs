@@ -103,15 +103,15 @@ impl State {
         self.resource_groups.insert(rg_key(subscription, rg));
     }
 
-    /// 404 `ResourceGroupNotFound` unless the id's resource group exists.
-    pub fn require_resource_group(&self, id: &ResourceId) -> ArmResult<()> {
-        if self.has_resource_group(&id.subscription, &id.resource_group) {
+    /// 404 `ResourceGroupNotFound` unless the resource group exists.
+    pub fn require_resource_group(&self, subscription: &str, rg: &str) -> ArmResult<()> {
+        if self.has_resource_group(subscription, rg) {
             Ok(())
         } else {
             Err(ArmFailure::new(
                 axum::http::StatusCode::NOT_FOUND,
                 "ResourceGroupNotFound",
-                format!("Resource group '{}' could not be found.", id.resource_group),
+                format!("Resource group '{rg}' could not be found."),
             ))
         }
     }
