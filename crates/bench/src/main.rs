@@ -100,7 +100,8 @@ fn pseudo_random(seed: u64) -> f64 {
     (x >> 11) as f64 / (1u64 << 53) as f64
 }
 
-async fn measure(args: &Args, template: &[Value], n: usize, desired: &Path) -> Row {
+/// A simulator seeded with `n` migrated stacks, and their desired state written to `desired`.
+async fn fleet_on_simulator(args: &Args, template: &[Value], n: usize, desired: &Path) -> Simulator {
     let sim = Simulator::start(StartOptions {
         config: sim_config(args.latency),
         seed: fleet::resources(template, n),
@@ -109,15 +110,15 @@ async fn measure(args: &Args, template: &[Value], n: usize, desired: &Path) -> R
     .await
     .expect("simulator");
     fleet::write_desired(desired, n);
+    sim
+}
+
+async fn measure(args: &Args, template: &[Value], n: usize, desired: &Path) -> Row {
+    let sim = fleet_on_simulator(args, template, n, desired).await;
     let subscriptions = n.div_ceil(fleet::STACKS_PER_SUBSCRIPTION);
 
     // A: one full pass of every stack, started together.
-    let op = Operator::spawn(
-        &args.operator,
-        &sim.base_url,
-        desired,
-        &operator_args("1h").iter().map(String::as_str).collect::<Vec<_>>(),
-    );
+    let op = Operator::spawn(&args.operator, &sim.base_url, desired, &operator_args("1h"));
     let done = op.wait_for(n, Duration::from_secs(900), is_pass).expect("a full pass");
     let pass_s = done.duration_since(op.started).as_secs_f64();
     let rss = op.peak_rss_mib();
@@ -148,10 +149,7 @@ async fn measure(args: &Args, template: &[Value], n: usize, desired: &Path) -> R
         &args.operator,
         &sim.base_url,
         desired,
-        &operator_args(&format!("{interval}s"))
-            .iter()
-            .map(String::as_str)
-            .collect::<Vec<_>>(),
+        &operator_args(&format!("{interval}s")),
     );
     op.wait_for(n, Duration::from_secs(900), is_pass).expect("a first pass");
     let victim = (pseudo_random(n as u64) * n as f64) as usize % n;
@@ -221,20 +219,8 @@ async fn measure(args: &Args, template: &[Value], n: usize, desired: &Path) -> R
 /// CPU the operator uses while idle between passes.
 async fn idle_cpu(args: &Args, template: &[Value], desired: &Path) -> (f64, u64) {
     let n = 10;
-    let sim = Simulator::start(StartOptions {
-        config: sim_config(args.latency),
-        seed: fleet::resources(template, n),
-        ..StartOptions::default()
-    })
-    .await
-    .expect("simulator");
-    fleet::write_desired(desired, n);
-    let op = Operator::spawn(
-        &args.operator,
-        &sim.base_url,
-        desired,
-        &operator_args("1h").iter().map(String::as_str).collect::<Vec<_>>(),
-    );
+    let sim = fleet_on_simulator(args, template, n, desired).await;
+    let op = Operator::spawn(&args.operator, &sim.base_url, desired, &operator_args("1h"));
     op.wait_for(n, Duration::from_secs(120), is_pass).expect("a first pass");
     tokio::time::sleep(Duration::from_secs(1)).await;
     let before = op.cpu_seconds();

@@ -15,7 +15,7 @@ pub struct Operator {
 }
 
 impl Operator {
-    pub fn spawn(binary: &Path, endpoint: &str, desired: &Path, extra: &[&str]) -> Self {
+    pub fn spawn(binary: &Path, endpoint: &str, desired: &Path, extra: &[String]) -> Self {
         let mut child = Command::new(binary)
             .args([
                 "run",

@@ -37,13 +37,7 @@ async fn assert_target(sim: &aca_sim::Simulator) {
             .is_none_or(|v| v.as_array().unwrap().is_empty()),
         "the share is mounted only by ClickHouse"
     );
-    let secrets = lf["properties"]["configuration"]["secrets"].as_array().unwrap();
-    let value = |n: &str| {
-        secrets.iter().find(|s| s["name"] == n).unwrap()["value"]
-            .as_str()
-            .unwrap()
-            .to_string()
-    };
+    let value = |n: &str| secret_value(&lf, n);
     assert_eq!(value("clickhouse-url"), "http://langfuse-clickhouse");
     assert_eq!(
         value("clickhouse-migration-url"),
@@ -184,13 +178,7 @@ async fn rollback_returns_to_the_sidecar_layout_without_overlap() {
         (Some(1), Some(1)),
         "one ClickHouse only"
     );
-    let secrets = lf["properties"]["configuration"]["secrets"].as_array().unwrap();
-    let value = |n: &str| {
-        secrets.iter().find(|s| s["name"] == n).unwrap()["value"]
-            .as_str()
-            .unwrap()
-            .to_string()
-    };
+    let value = |n: &str| secret_value(&lf, n);
     assert_eq!(value("clickhouse-url"), "http://localhost:8123");
     assert_eq!(value("clickhouse-migration-url"), "clickhouse://localhost:9000");
     // The dedicated app is kept, not deleted, and runs nothing.

@@ -234,6 +234,18 @@ pub async fn app(sim: &Simulator, name: &str) -> Value {
     .await
 }
 
+/// The value of an app's secret, from the simulator's stored state (which keeps values).
+pub fn secret_value(app: &Value, name: &str) -> String {
+    let secrets = app["properties"]["configuration"]["secrets"]
+        .as_array()
+        .expect("the app has secrets");
+    let secret = secrets
+        .iter()
+        .find(|s| s["name"] == name)
+        .unwrap_or_else(|| panic!("no secret {name}"));
+    secret["value"].as_str().expect("a value").to_string()
+}
+
 /// A person edits an app in the portal (merge patch, applied at once).
 pub async fn person_patch(sim: &Simulator, name: &str, patch: Value) {
     let r = reqwest::Client::new()
