@@ -4,6 +4,9 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use aca_arm::{AuthMethod, Cloud};
+
+use crate::color::ColorChoice;
+use clap::builder::BoolishValueParser;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 pub const LONG_VERSION: &str = concat!(
@@ -21,6 +24,9 @@ pub const LONG_VERSION: &str = concat!(
 /// live resources through Azure Resource Manager, and reports or corrects the differences. It also
 /// carries out the one-time migration of a Langfuse ClickHouse sidecar to its own singleton app.
 /// Start with `aca-operator demo`: the whole story on a local ARM simulator, no Azure needed.
+///
+/// Exit codes: 0 success (for `plan`: no drift), 2 drift found (`plan` only), 1 runtime error
+/// (ARM unreachable, a refused plan, a failed step), 64 usage error (an unknown flag or value).
 #[derive(Debug, Parser)]
 #[command(name = "aca-operator", version = LONG_VERSION, propagate_version = true, max_term_width = 100)]
 pub struct Cli {
@@ -30,6 +36,9 @@ pub struct Cli {
     /// Log filter (`info`, `debug`, `aca::arm=debug`, ...).
     #[arg(long, global = true, default_value = "info", env = "ACA_LOG")]
     pub log_level: String,
+    /// Colour in plans and text logs: `auto` (on a terminal, unless NO_COLOR is set), `always`, `never`.
+    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto, env = "ACA_COLOR")]
+    pub color: ColorChoice,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -52,9 +61,12 @@ pub enum Command {
     ///
     /// Exit code: 0 no drift, 2 drift found, 1 error.
     Plan(PlanArgs),
-    /// Correct the drift once (after showing the plan), then exit.
+    /// Correct the drift once, then exit: the plan shown and approved is the plan that runs.
     ///
-    /// Exit code: 0 done (or nothing to do), 1 error.
+    /// `apply -f FILE` shows the plan, asks on a terminal (`--auto-approve` otherwise), then runs
+    /// that plan, refusing if the live state moved meanwhile. `apply PLAN_FILE` runs a plan saved
+    /// by `plan --out`. Exit code: 0 done (or nothing to do), 1 error or refused, 64 usage error
+    /// (including no terminal and no `--auto-approve`).
     Apply(ApplyArgs),
     /// Run as a daemon: reconcile every stack each interval, log each drift, serve metrics.
     Run(RunArgs),
@@ -68,7 +80,7 @@ pub enum Command {
     /// drift injected as a person would, alerts and corrections. No Azure, no set-up.
     Demo(DemoArgs),
     /// Run the local ARM simulator (the same as the `aca-sim` binary).
-    Sim(SimArgs),
+    Sim(aca_sim::cli::SimArgs),
     /// Print the version, git commit and build date.
     Version,
 }
@@ -90,7 +102,8 @@ pub struct ArmArgs {
     #[arg(long, env = "ACA_ARM_ENDPOINT", value_name = "URL")]
     pub arm_endpoint: Option<String>,
     /// Allow plain HTTP to a loopback ARM endpoint (a local simulator). Never needed for Azure.
-    #[arg(long, env = "ACA_ALLOW_INSECURE_LOOPBACK")]
+    /// The environment variable takes 1/0, true/false, yes/no, on/off.
+    #[arg(long, env = "ACA_ALLOW_INSECURE_LOOPBACK", value_parser = BoolishValueParser::new())]
     pub allow_insecure_loopback: bool,
     /// Extra CA certificate (PEM) to trust, e.g. the simulator's in --tls mode.
     #[arg(long, env = "ACA_CA_CERT", value_name = "FILE")]
@@ -132,21 +145,29 @@ pub struct PlanArgs {
     /// `text` (coloured on a terminal) or `json`.
     #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
     pub output: OutputFormat,
+    /// Also save the plan to this file, for `apply FILE` to carry out exactly (it refuses if the
+    /// live state or the desired state moved meanwhile).
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
     #[command(flatten)]
     pub arm: ArmArgs,
 }
 
 #[derive(Debug, Args)]
 pub struct ApplyArgs {
-    /// Apply once and exit (the daemon is `run`).
-    #[arg(long, required = true)]
+    /// A plan saved by `plan --out FILE`: carry out exactly that plan (no new one is shown).
+    #[arg(value_name = "PLAN_FILE", conflicts_with = "files")]
+    pub plan: Option<PathBuf>,
+    /// Apply once and exit (always so; the daemon is `run`). Accepted for older scripts.
+    #[arg(long)]
     pub once: bool,
-    /// Desired-state files or directories.
-    #[arg(short = 'f', long = "file", required = true, value_name = "FILE")]
+    /// Desired-state files or directories (not with PLAN_FILE, which names its own).
+    #[arg(short = 'f', long = "file", required_unless_present = "plan", value_name = "FILE")]
     pub files: Vec<PathBuf>,
-    /// Do not ask for confirmation (it is only asked on a terminal).
-    #[arg(long, short = 'y')]
-    pub yes: bool,
+    /// Run without asking. Required when stdin is not a terminal (a script, CI): without it,
+    /// nothing is changed there and the exit code is 64.
+    #[arg(long, short = 'y', visible_alias = "yes")]
+    pub auto_approve: bool,
     #[command(flatten)]
     pub arm: ArmArgs,
 }
@@ -156,9 +177,10 @@ pub struct RollbackArgs {
     /// The desired-state file of the migrated layout (it names the apps and the storage).
     #[arg(short = 'f', long = "file", required = true, value_name = "FILE")]
     pub files: Vec<PathBuf>,
-    /// Do not ask for confirmation (it is only asked on a terminal).
-    #[arg(long, short = 'y')]
-    pub yes: bool,
+    /// Run without asking. Required when stdin is not a terminal (a script, CI): without it,
+    /// nothing is changed there and the exit code is 64.
+    #[arg(long, short = 'y', visible_alias = "yes")]
+    pub auto_approve: bool,
     #[command(flatten)]
     pub arm: ArmArgs,
 }
@@ -244,18 +266,13 @@ pub struct DemoArgs {
     pub plan_only: bool,
 }
 
-#[derive(Debug, Args)]
-pub struct SimArgs {
-    /// Address to listen on (port 0 picks a free port).
-    #[arg(long, default_value = "127.0.0.1:0")]
-    pub listen: SocketAddr,
-    /// A built-in scenario: `sidecar` (the migration plan's current layout) or `empty`.
-    #[arg(long, default_value = "sidecar")]
-    pub scenario: String,
-    /// Serve HTTPS and write the generated CA (PEM) to this file.
-    #[arg(long, value_name = "FILE")]
-    pub tls_ca_out: Option<PathBuf>,
-    /// Latency added to every ARM request, in milliseconds.
-    #[arg(long, default_value_t = 0)]
-    pub latency_ms: u64,
+/// Exit code of a command line clap refused: 64 (`EX_USAGE` of sysexits), so that a script never
+/// reads a usage error as `plan`'s "drift found" (2); 0 for `--help` and `--version`.
+pub fn usage_exit(e: &clap::Error) -> std::process::ExitCode {
+    let _ = e.print();
+    if e.use_stderr() {
+        std::process::ExitCode::from(64)
+    } else {
+        std::process::ExitCode::SUCCESS
+    }
 }

@@ -26,7 +26,7 @@ pub fn init(format: LogFormat, filter: &str) {
             .try_init()
     } else {
         builder
-            .with_ansi(std::io::stderr().is_terminal())
+            .with_ansi(crate::color::stderr())
             .with_target(false)
             .compact()
             .try_init()

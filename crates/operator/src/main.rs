@@ -2,6 +2,7 @@
 
 mod arm_setup;
 mod cli;
+mod color;
 mod commands;
 mod contest;
 mod http;
@@ -9,6 +10,7 @@ mod leader;
 mod logging;
 mod metrics;
 mod render;
+mod saved_plan;
 
 use std::process::ExitCode;
 
@@ -17,7 +19,11 @@ use clap::Parser;
 use crate::cli::{Cli, Command};
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return cli::usage_exit(&e),
+    };
+    color::init(cli.color);
     if let Command::Validate(args) = &cli.command {
         // No ARM, no runtime, no logs: just the file checks.
         return commands::validate::run(args);

@@ -191,10 +191,45 @@ pub fn stack_json(r: &PassReport) -> Value {
     json!({
         "stack": r.stack,
         "drifts": r.diff.drifts.iter().map(|d| drift_json(d, None)).collect::<Vec<_>>(),
-        "steps": r.plan.steps.iter().map(|s| json!({"kind": s.kind(), "app": s.app(), "description": s.to_string()})).collect::<Vec<_>>(),
+        "steps": r.plan.steps.iter().map(|s| step_json(r, s)).collect::<Vec<_>>(),
         "held": r.plan.held,
         "preflight": r.preflight.iter().map(|f| json!({"level": f.level.as_str(), "check": f.check, "what": f.what, "remedy": f.remedy, "sources": f.sources})).collect::<Vec<_>>(),
         "problems": r.diff.problems,
         "error": r.error.as_ref().map(ToString::to_string),
+    })
+}
+
+/// A step, with the fields it changes (the fixable drifts of its app, for writes).
+fn step_json(r: &PassReport, s: &aca_reconcile::Step) -> Value {
+    let writes = matches!(s.kind(), "create" | "update" | "recreate" | "restore-sidecar");
+    let changes: Vec<Value> = if writes {
+        r.diff
+            .drifts
+            .iter()
+            .filter(|d| d.fix != Fix::None && d.app.as_deref() == s.app())
+            .map(|d| json!({"field": d.path, "desired": d.desired, "live": d.live}))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    json!({"kind": s.kind(), "app": s.app(), "description": s.to_string(), "changes": changes})
+}
+
+/// Version of the JSON plan document (`plan --output json`, `plan --out FILE`); bumped on any
+/// change a reader could trip over.
+pub const PLAN_SCHEMA_VERSION: u32 = 1;
+
+/// The JSON plan of every stack, with a summary.
+pub fn plan_json(reports: &[PassReport]) -> Value {
+    json!({
+        "schemaVersion": PLAN_SCHEMA_VERSION,
+        "summary": {
+            "stacks": reports.len(),
+            "drifts": reports.iter().map(PassReport::drift_count).sum::<usize>(),
+            "critical": reports.iter().map(PassReport::critical_count).sum::<usize>(),
+            "steps": reports.iter().map(|r| r.plan.steps.len()).sum::<usize>(),
+            "failed": reports.iter().filter(|r| r.error.is_some()).count(),
+        },
+        "stacks": reports.iter().map(stack_json).collect::<Vec<_>>(),
     })
 }

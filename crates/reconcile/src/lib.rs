@@ -3,6 +3,7 @@
 //! It talks to ARM only through [`ArmApi`].
 
 pub mod api;
+pub mod approval;
 pub mod diff;
 mod digest;
 pub mod drift;
@@ -16,6 +17,7 @@ pub mod preflight;
 pub mod resolve;
 
 pub use api::ArmApi;
+pub use approval::{Approval, NotApproved};
 pub use diff::{Diff, diff_stack};
 pub use drift::{Drift, Fix, Severity};
 pub use execute::{ExecError, ExecSettings, Executor, StepEvent, StepOutcome, WriteGate};

@@ -50,6 +50,8 @@ pub struct PassOptions {
     pub gate: Option<crate::execute::WriteGate>,
     /// The time correction windows are evaluated at (now when `None`).
     pub now_utc: Option<time::OffsetDateTime>,
+    /// Execute only this approved plan: refused when the live state or the plan moved.
+    pub approved: Option<crate::approval::Approval>,
 }
 
 #[derive(Debug, Clone)]
@@ -75,6 +77,9 @@ pub enum PassError {
     /// Preflight errors: nothing is corrected until they are fixed.
     #[error("preflight: {0}")]
     Preflight(String),
+    /// The approved plan is no longer the plan: nothing ran.
+    #[error("{0}")]
+    NotApproved(crate::approval::NotApproved),
 }
 
 impl PassError {
@@ -84,6 +89,7 @@ impl PassError {
             PassError::Apply(e) => e.is_transient(),
             // Rechecked every pass: the environment may be fixed meanwhile.
             PassError::Preflight(_) => true,
+            PassError::NotApproved(_) => false,
         }
     }
 }
@@ -152,6 +158,12 @@ pub async fn run_pass(
             blocking.len(),
             blocking.join(", ")
         )));
+    } else if let Some(Err(e)) = options
+        .approved
+        .as_ref()
+        .map(|a| a.check(&observed, &report.diff, &report.plan))
+    {
+        report.error = Some(PassError::NotApproved(e));
     } else if options.apply && !report.plan.steps.is_empty() {
         let executor = Executor {
             api,

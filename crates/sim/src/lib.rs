@@ -7,6 +7,7 @@
 mod admin;
 mod api_version;
 pub mod apps;
+pub mod cli;
 mod clock;
 pub mod config;
 mod environments;

@@ -52,9 +52,9 @@ pub fn load_file(path: &Path) -> Result<Loaded, LoadError> {
     load_paths(&[path.to_path_buf()])
 }
 
-/// Loads files and directories (each directory's `*.yaml`/`*.yml`, sorted by name) into one state.
-/// Stack names must be unique over all of them.
-pub fn load_paths(paths: &[PathBuf]) -> Result<Loaded, LoadError> {
+/// The files `load_paths` reads for `paths`: each file as given, each directory's
+/// `*.yaml`/`*.yml` sorted by name (an empty directory is an error).
+pub fn expand_paths(paths: &[PathBuf]) -> Result<Vec<PathBuf>, LoadError> {
     let mut files = Vec::new();
     for p in paths {
         if p.is_dir() {
@@ -77,6 +77,13 @@ pub fn load_paths(paths: &[PathBuf]) -> Result<Loaded, LoadError> {
             files.push(p.clone());
         }
     }
+    Ok(files)
+}
+
+/// Loads files and directories (each directory's `*.yaml`/`*.yml`, sorted by name) into one state.
+/// Stack names must be unique over all of them.
+pub fn load_paths(paths: &[PathBuf]) -> Result<Loaded, LoadError> {
+    let files = expand_paths(paths)?;
     let mut state = DesiredState::default();
     let mut diags = Vec::new();
     for f in &files {

@@ -16,7 +16,7 @@ pub mod yaml;
 
 pub use diagnostic::{Diagnostic, Severity};
 pub use docs::configuration_reference;
-pub use load::{LoadError, Loaded, load_file, load_paths, load_str};
+pub use load::{LoadError, Loaded, expand_paths, load_file, load_paths, load_str};
 pub use reference::{Reference, Segment, TemplateString, parse_template};
 pub use schema::{KeyDoc, SCHEMA, parse_duration};
 pub use types::*;

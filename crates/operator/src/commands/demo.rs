@@ -100,7 +100,9 @@ impl Demo {
             sim,
             client,
             stack,
-            palette: Palette { enabled: terminal },
+            palette: Palette {
+                enabled: crate::color::stdout(),
+            },
             terminal,
             corrected: 0,
             alerts: 0,

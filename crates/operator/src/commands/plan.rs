@@ -3,10 +3,10 @@
 use std::process::ExitCode;
 
 use aca_reconcile::{ArmApi, PassOptions, PassReport, run_pass};
-use serde_json::json;
 
 use crate::cli::{OutputFormat, PlanArgs};
 use crate::render::{self, Palette};
+use crate::saved_plan::SavedPlan;
 
 pub async fn run(args: &PlanArgs) -> ExitCode {
     let (state, client) = match super::prepare(&args.files, &args.arm) {
@@ -16,18 +16,37 @@ pub async fn run(args: &PlanArgs) -> ExitCode {
     let reports = plan_all(&client, &state.stacks).await;
     match args.output {
         OutputFormat::Json => {
-            let doc = json!({ "stacks": reports.iter().map(render::stack_json).collect::<Vec<_>>() });
+            let doc = render::plan_json(&reports);
             println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
         }
         OutputFormat::Text => {
             let palette = Palette {
-                enabled: super::stdout_is_terminal(),
+                enabled: crate::color::stdout(),
             };
             for (stack, r) in state.stacks.iter().zip(&reports) {
                 println!("{}", render::stack_text(stack, r, palette));
             }
             println!("{}", render::summary_text(&reports));
         }
+    }
+    if let Some(out) = &args.out {
+        if reports.iter().any(|r| r.error.is_some()) {
+            eprintln!(
+                "aca-operator: the plan was not saved to {}: a stack failed",
+                out.display()
+            );
+            return ExitCode::from(1);
+        }
+        let saved = SavedPlan::new(&args.files, &reports).and_then(|p| p.write(out));
+        if let Err(e) = saved {
+            eprintln!("aca-operator: {e}");
+            return ExitCode::from(1);
+        }
+        eprintln!(
+            "Plan saved to {}: `aca-operator apply {}` carries out exactly this plan.",
+            out.display(),
+            out.display()
+        );
     }
     exit_code(&reports)
 }

@@ -1,6 +1,5 @@
 //! `rollback`: back to the sidecar layout, with the same care as the migration.
 
-use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use aca_reconcile::{Executor, StepEvent, observe, plan_rollback};
@@ -35,9 +34,8 @@ pub async fn run(args: &RollbackArgs) -> ExitCode {
         println!(
             "A running `aca-operator run` with the migrated desired state would migrate again: stop it or give it a desired state without the dedicated app first."
         );
-        if !args.yes && std::io::stdin().is_terminal() && !super::apply::confirm() {
-            println!("Cancelled: nothing was changed.");
-            return ExitCode::from(1);
+        if let Err(code) = super::apply::approve(args.auto_approve) {
+            return code;
         }
         let on_event = |e: &StepEvent| super::apply::print_event(&stack.name, e);
         let executor = Executor {

@@ -325,7 +325,7 @@ impl Daemon {
                     cancel: Some(self.cancel.clone()),
                     holds: slot.contests.holds(now),
                     gate: Some(self.leadership.gate()),
-                    now_utc: None,
+                    ..PassOptions::default()
                 };
                 joins.spawn(async move {
                     // The subscription's slot first: a busy subscription does not hold global slots.

@@ -1,0 +1,236 @@
+//! The command line a careful operator can trust, driven as a user would: the real binary against
+//! the simulator on loopback. Exit codes, approved plans, the README's simulator journey.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+
+use common::*;
+use serde_json::{Value, json};
+
+fn text(out: &std::process::Output) -> String {
+    format!(
+        "stdout:\n{}\nstderr:\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+#[test]
+fn usage_errors_exit_64_never_2() {
+    let bin = env!("CARGO_BIN_EXE_aca-operator");
+    for args in [
+        &["plan"][..],
+        &["plan", "--output", "yaml", "-f", "x.yaml"],
+        &["no-such-command"],
+        &["apply", "--once"],
+    ] {
+        let out = Command::new(bin).args(args).output().unwrap();
+        assert_eq!(out.status.code(), Some(64), "{args:?}\n{}", text(&out));
+    }
+    let help = Command::new(bin).arg("--help").output().unwrap();
+    assert_eq!(help.status.code(), Some(0));
+    let help = String::from_utf8_lossy(&help.stdout);
+    assert!(
+        help.contains("64 usage error"),
+        "exit codes are documented in --help:\n{help}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn boolean_variables_take_the_usual_spellings() {
+    let sim = sim().await;
+    let file = repo().join("deploy/examples/langfuse.yaml");
+    for (value, accepted) in [("1", true), ("yes", true), ("true", true), ("0", false), ("no", false)] {
+        let out = operator(&sim, &["plan", "-f", file.to_str().unwrap()])
+            .env("ACA_ALLOW_INSECURE_LOOPBACK", value)
+            .output()
+            .unwrap();
+        // The sidecar layout has drift (2); a refused plain-HTTP endpoint is a runtime error (1).
+        let expected = if accepted { 2 } else { 1 };
+        assert_eq!(out.status.code(), Some(expected), "{value}\n{}", text(&out));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn apply_without_a_terminal_needs_auto_approve_and_changes_nothing() {
+    let sim = sim().await;
+    let file = repo().join("deploy/examples/langfuse.yaml");
+    let out = operator(&sim, &["apply", "-f", file.to_str().unwrap()])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(64), "{}", text(&out));
+    assert!(text(&out).contains("--auto-approve"), "{}", text(&out));
+    assert!(writes(&requests(&sim).await).is_empty(), "nothing may be written");
+    let out = operator(&sim, &["rollback", "-f", file.to_str().unwrap()])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(writes(&requests(&sim).await).is_empty(), "{}", text(&out));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_saved_plan_is_refused_after_a_live_change_and_runs_when_nothing_moved() {
+    let sim = sim().await;
+    let dir = scratch("saved-plan");
+    let file = dir.join("langfuse.yaml");
+    std::fs::write(&file, example("enforce", "30s")).unwrap();
+    let plan_file = dir.join("plan.json");
+    let out = operator(
+        &sim,
+        &[
+            "plan",
+            "-f",
+            file.to_str().unwrap(),
+            "--out",
+            plan_file.to_str().unwrap(),
+        ],
+    )
+    .output()
+    .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    let saved: Value = serde_json::from_str(&std::fs::read_to_string(&plan_file).unwrap()).unwrap();
+    assert_eq!(saved["plan"]["schemaVersion"], 1);
+    assert!(saved["plan"]["summary"]["steps"].as_u64().unwrap() > 0, "{saved}");
+
+    // A person edits Langfuse after the review: the approved plan no longer describes the world.
+    person_patch(&sim, "langfuse", json!({"tags": {"edited": "after-review"}})).await;
+    let before = writes(&requests(&sim).await).len();
+    let out = operator(&sim, &["apply", plan_file.to_str().unwrap(), "--auto-approve"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let said = text(&out);
+    assert!(
+        said.contains("live state changed since the plan was approved"),
+        "{said}"
+    );
+    assert!(
+        said.contains("apps.langfuse") && said.contains("alice@contoso.com"),
+        "says what changed: {said}"
+    );
+    assert_eq!(
+        writes(&requests(&sim).await).len(),
+        before,
+        "a refused plan writes nothing"
+    );
+
+    // A fresh plan, nothing moves, and it runs.
+    let out = operator(
+        &sim,
+        &[
+            "plan",
+            "-f",
+            file.to_str().unwrap(),
+            "--out",
+            plan_file.to_str().unwrap(),
+        ],
+    )
+    .output()
+    .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    let out = operator(&sim, &["apply", plan_file.to_str().unwrap(), "--auto-approve"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let out = operator(&sim, &["plan", "-f", file.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "no drift after the approved plan ran: {}",
+        text(&out)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_saved_plan_is_refused_when_its_desired_state_file_changed() {
+    let sim = sim().await;
+    let dir = scratch("saved-plan-file");
+    let file = dir.join("langfuse.yaml");
+    std::fs::write(&file, example("enforce", "30s")).unwrap();
+    let plan_file = dir.join("plan.json");
+    operator(
+        &sim,
+        &[
+            "plan",
+            "-f",
+            file.to_str().unwrap(),
+            "--out",
+            plan_file.to_str().unwrap(),
+        ],
+    )
+    .output()
+    .unwrap();
+    std::fs::write(&file, example("observe", "30s")).unwrap();
+    let out = operator(&sim, &["apply", plan_file.to_str().unwrap(), "--auto-approve"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(text(&out).contains("changed since the plan was made"), "{}", text(&out));
+    assert!(writes(&requests(&sim).await).is_empty());
+}
+
+/// The README's "Against the local simulator" block, run verbatim (PORT filled in).
+#[test]
+fn the_readme_simulator_journey_runs_as_written() {
+    let readme = std::fs::read_to_string(repo().join("README.md")).unwrap();
+    let start = readme
+        .find("Against the local simulator instead of Azure:")
+        .expect("the section exists");
+    let block = &readme[start..];
+    let block = &block[block.find("```sh").unwrap() + 5..];
+    let block = &block[..block.find("```").unwrap()];
+    let commands: Vec<&str> = block
+        .lines()
+        .map(|l| l.split(" #").next().unwrap().trim())
+        .filter(|l| !l.is_empty())
+        .collect();
+    assert_eq!(commands.len(), 3, "{commands:?}");
+    let bin = env!("CARGO_BIN_EXE_aca-operator");
+    let words = |line: &str| -> Vec<String> { line.split_whitespace().map(str::to_string).collect() };
+
+    let sim_cmd = commands[0]
+        .strip_suffix('&')
+        .expect("the simulator runs in the background");
+    let w = words(sim_cmd);
+    assert_eq!(w[0], "aca-operator");
+    let mut sim = Command::new(bin).args(&w[1..]).stdout(Stdio::piped()).spawn().unwrap();
+    let mut first = String::new();
+    BufReader::new(sim.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    let url = first
+        .trim()
+        .strip_prefix("listening on ")
+        .expect("prints its URL")
+        .to_string();
+    let port = url.rsplit(':').next().unwrap().to_string();
+
+    let mut env = Vec::new();
+    for pair in words(commands[1]).iter().skip(1) {
+        let (k, v) = pair.split_once('=').unwrap();
+        env.push((k.to_string(), v.replace("PORT", &port)));
+    }
+    let w = words(commands[2]);
+    assert_eq!(w[0], "aca-operator");
+    let out = Command::new(bin)
+        .args(&w[1..])
+        .current_dir(repo())
+        .envs(env)
+        .env_remove("ACA_AUTH")
+        .output()
+        .unwrap();
+    let _ = sim.kill();
+    let _ = sim.wait();
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "the sidecar layout shows drift: {}",
+        text(&out)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("Plan:"), "{}", text(&out));
+}
