@@ -302,7 +302,7 @@ fn classify<K: Debug, E>(
 }
 
 fn apply<K: Key>(sched: &mut Scheduler<K>, trigger: Trigger<K>, group_of: &GroupOf<K>, stats: &Stats) {
-    let mut count = |t: Triggered| {
+    let count = |t: Triggered| {
         stats.add(Count::Triggers);
         match t {
             Triggered::Scheduled => {}
