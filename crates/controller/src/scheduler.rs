@@ -29,13 +29,21 @@ pub enum KeyState {
 enum State {
     Idle,
     /// Due at `due`, waiting in the heap (`seq` tells a live heap item from a stale one).
-    Queued { due: Instant, seq: u64 },
+    Queued {
+        due: Instant,
+        seq: u64,
+    },
     /// Due now, waiting for a concurrency slot in `ready`.
     Ready,
     /// `again`: triggered during the run, so it runs once more after it.
-    Running { again: bool },
+    Running {
+        again: bool,
+    },
     /// Failed; not run before `until`, whatever triggers it.
-    BackingOff { until: Instant, seq: u64 },
+    BackingOff {
+        until: Instant,
+        seq: u64,
+    },
     /// Failed and the policy said wait for a change: only a trigger naming it runs it.
     Held,
 }
@@ -269,7 +277,9 @@ impl<K: Clone + Eq + Hash> Scheduler<K> {
                 break;
             }
             let Reverse(item) = self.heap.pop().expect("peeked");
-            let Some(entry) = self.entries.get_mut(&item.key) else { continue };
+            let Some(entry) = self.entries.get_mut(&item.key) else {
+                continue;
+            };
             match entry.state {
                 State::Queued { seq, .. } | State::BackingOff { seq, .. } if seq == item.seq => {
                     entry.state = State::Ready;
@@ -287,7 +297,9 @@ impl<K: Clone + Eq + Hash> Scheduler<K> {
         let mut started = Vec::new();
         let mut waiting = VecDeque::new();
         while let Some(key) = self.ready.pop_front() {
-            let Some(entry) = self.entries.get_mut(&key) else { continue };
+            let Some(entry) = self.entries.get_mut(&key) else {
+                continue;
+            };
             if entry.state != State::Ready {
                 continue; // stale
             }

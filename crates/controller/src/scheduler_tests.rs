@@ -36,7 +36,10 @@ fn a_key_is_held_once_and_the_earliest_time_wins() {
     assert_eq!(run.len(), 1, "one entry per key, however often it was scheduled");
     assert_eq!(run[0].1.to_string(), "start+requeue");
     s.finish(&"a", Finished::Succeeded(Action::AwaitChange), t0 + 11 * S);
-    assert!(started(&mut s, t0 + 60 * S).is_empty(), "the stale 30 s and 50 s items are gone");
+    assert!(
+        started(&mut s, t0 + 60 * S).is_empty(),
+        "the stale 30 s and 50 s items are gone"
+    );
     assert_eq!(s.next_wake(), None);
 }
 
@@ -128,7 +131,11 @@ fn caps_hold_keys_until_a_slot_frees_without_blocking_other_groups() {
     assert_eq!(started(&mut s, t0), ["a1", "a2", "b1"]);
     assert_eq!(s.counts(), [0, 2, 3, 0, 0]);
     s.finish(&"a1", Finished::Succeeded(Action::AwaitChange), t0 + S);
-    assert_eq!(started(&mut s, t0 + S), ["a3"], "the earliest waiting key takes the slot");
+    assert_eq!(
+        started(&mut s, t0 + S),
+        ["a3"],
+        "the earliest waiting key takes the slot"
+    );
     s.finish(&"b1", Finished::Succeeded(Action::AwaitChange), t0 + 2 * S);
     assert_eq!(started(&mut s, t0 + 2 * S), ["b2"]);
 }
@@ -146,7 +153,11 @@ fn a_reload_queues_new_keys_reruns_kept_ones_and_forgets_removed_ones() {
     now.sort();
     assert_eq!(now, ["kept", "new"]);
     assert_eq!(s.state(&"gone"), None);
-    assert_eq!(s.trigger(&"busy", Cause::Watch), Triggered::Unknown, "removed while running");
+    assert_eq!(
+        s.trigger(&"busy", Cause::Watch),
+        Triggered::Unknown,
+        "removed while running"
+    );
     s.finish(&"busy", Finished::Succeeded(Action::Requeue(S)), t0 + 2 * S);
     assert_eq!(s.state(&"busy"), None, "forgotten once its run ended");
     assert!(started(&mut s, t0 + 10 * S).is_empty());

@@ -26,7 +26,10 @@ fn config() -> Config {
 type Key = &'static str;
 
 /// A trigger stream fed by `send_at`.
-fn channel() -> (mpsc::UnboundedSender<Trigger<Key>>, impl Stream<Item = Trigger<Key>> + Send + 'static) {
+fn channel() -> (
+    mpsc::UnboundedSender<Trigger<Key>>,
+    impl Stream<Item = Trigger<Key>> + Send + 'static,
+) {
     let (tx, rx) = mpsc::unbounded_channel();
     let stream = futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|t| (t, rx)) });
     (tx, stream)
@@ -45,11 +48,13 @@ fn send_at(tx: mpsc::UnboundedSender<Trigger<Key>>, plan: Vec<(u64, Trigger<Key>
     });
 }
 
-/// Every run: key, start in seconds from the test's start, causes, failures before it.
+/// One run: key, start in seconds from the test's start, causes, failures before it.
+type Run = (Key, f64, String, u32);
+
 #[derive(Clone)]
 struct Log {
     start: Instant,
-    runs: Arc<Mutex<Vec<(Key, f64, String, u32)>>>,
+    runs: Arc<Mutex<Vec<Run>>>,
 }
 
 impl Log {
@@ -62,7 +67,10 @@ impl Log {
 
     fn record(&self, r: &Request<Key>) {
         let at = self.start.elapsed().as_secs_f64();
-        self.runs.lock().unwrap().push((r.key, at, r.causes.to_string(), r.failures));
+        self.runs
+            .lock()
+            .unwrap()
+            .push((r.key, at, r.causes.to_string(), r.failures));
     }
 
     /// (key, second) of every run.
@@ -102,7 +110,8 @@ async fn duplicate_triggers_coalesce_into_one_run() {
     send_at(tx, (0..5).map(|_| (5, Trigger::Key("a", Cause::Watch))).collect());
     let ctl = Controller::new(["a"], config()).triggers(triggers);
     let stats = ctl.stats();
-    ctl.run(log.reconcile(2 * S, Action::AwaitChange), never, sleep(100 * S)).await;
+    ctl.run(log.reconcile(2 * S, Action::AwaitChange), never, sleep(100 * S))
+        .await;
     assert_eq!(log.at(), [("a", 0.0), ("a", 5.0)]);
     assert_eq!(log.causes(), ["start", "watch"]);
     let s = stats.snapshot();
@@ -115,8 +124,12 @@ async fn the_earliest_due_time_wins() {
     let (tx, triggers) = channel();
     send_at(tx, vec![(5, Trigger::Key("a", Cause::Watch))]);
     let ctl = Controller::new(["a"], config()).triggers(triggers);
-    ctl.run(log.reconcile(Duration::ZERO, Action::Requeue(30 * S)), never, sleep(70 * S))
-        .await;
+    ctl.run(
+        log.reconcile(Duration::ZERO, Action::Requeue(30 * S)),
+        never,
+        sleep(70 * S),
+    )
+    .await;
     // The event at 5 s replaces the requeue due at 30 s; requeues then count from 5 s.
     assert_eq!(log.at(), [("a", 0.0), ("a", 5.0), ("a", 35.0), ("a", 65.0)]);
     // The run at 5 s stands for both: the event and the requeue it replaced.
@@ -171,10 +184,7 @@ async fn backoff_grows_with_failures_and_resets_on_success() {
     };
     let seen = Arc::new(Mutex::new(Vec::new()));
     let seen2 = seen.clone();
-    let backoff = Backoff {
-        base: S,
-        max: 60 * S,
-    };
+    let backoff = Backoff { base: S, max: 60 * S };
     let policy = move |_: &Key, _: &&str, failures: u32| {
         seen2.lock().unwrap().push(failures);
         backoff.on_error(true, failures)
@@ -203,10 +213,13 @@ async fn a_fatal_error_holds_the_key_until_a_trigger_names_it() {
         async move { if fail { Err("refused") } else { Ok(Action::AwaitChange) } }
     };
     let backoff = Backoff::default();
-    let ctl = Controller::new(["a"], Config {
-        resync: Some(60 * S),
-        ..config()
-    })
+    let ctl = Controller::new(
+        ["a"],
+        Config {
+            resync: Some(60 * S),
+            ..config()
+        },
+    )
     .triggers(triggers);
     let stats = ctl.stats();
     let policy = move |_: &Key, _: &&str, n: u32| backoff.on_error(false, n);
@@ -241,11 +254,14 @@ async fn concurrency_is_capped_in_total_and_per_group() {
         }
     };
     let keys = ["a1", "a2", "a3", "a4", "b1", "b2"];
-    Controller::new(keys, Config {
-        concurrency: 3,
-        group_concurrency: 2,
-        ..config()
-    })
+    Controller::new(
+        keys,
+        Config {
+            concurrency: 3,
+            group_concurrency: 2,
+            ..config()
+        },
+    )
     .group_by(|k: &Key| k[..1].to_string())
     .run(reconcile, never, sleep(100 * S))
     .await;
@@ -254,7 +270,14 @@ async fn concurrency_is_capped_in_total_and_per_group() {
     // Group A's third key waits while b1 takes the free slot; nothing waits needlessly.
     let mut at = log.at();
     at.sort_by(|x, y| x.1.total_cmp(&y.1).then(x.0.cmp(y.0)));
-    let expected = [(0.0, "a1"), (0.0, "a2"), (0.0, "b1"), (10.0, "a3"), (10.0, "a4"), (10.0, "b2")];
+    let expected = [
+        (0.0, "a1"),
+        (0.0, "a2"),
+        (0.0, "b1"),
+        (10.0, "a3"),
+        (10.0, "a4"),
+        (10.0, "b2"),
+    ];
     assert_eq!(at, expected.map(|(t, k)| (k, t)));
 }
 
@@ -306,10 +329,13 @@ async fn a_cancelled_reconcile_frees_its_key_and_runs_again() {
             Ok::<_, Infallible>(Action::AwaitChange)
         }
     };
-    let ctl = Controller::new(["a"], Config {
-        timeout: Some(5 * S),
-        ..config()
-    });
+    let ctl = Controller::new(
+        ["a"],
+        Config {
+            timeout: Some(5 * S),
+            ..config()
+        },
+    );
     let stats = ctl.stats();
     ctl.run(reconcile, never, sleep(60 * S)).await;
     assert!(dropped.load(SeqCst), "the hung reconcile's future was dropped");
@@ -322,10 +348,13 @@ async fn a_cancelled_reconcile_frees_its_key_and_runs_again() {
 #[tokio::test(start_paused = true)]
 async fn resync_runs_every_key_without_any_trigger() {
     let log = Log::new();
-    Controller::new(["a"], Config {
-        resync: Some(600 * S),
-        ..config()
-    })
+    Controller::new(
+        ["a"],
+        Config {
+            resync: Some(600 * S),
+            ..config()
+        },
+    )
     .run(log.reconcile(S, Action::AwaitChange), never, sleep(1300 * S))
     .await;
     // Resync counts from the end of each run (1 s of work).
@@ -337,12 +366,19 @@ async fn resync_runs_every_key_without_any_trigger() {
 async fn resync_is_jittered_so_keys_spread() {
     let log = Log::new();
     let keys: Vec<Key> = vec!["k0", "k1", "k2", "k3", "k4", "k5", "k6", "k7"];
-    Controller::new(keys, Config {
-        resync: Some(600 * S),
-        jitter: 0.1,
-        ..config()
-    })
-    .run(log.reconcile(Duration::ZERO, Action::AwaitChange), never, sleep(700 * S))
+    Controller::new(
+        keys,
+        Config {
+            resync: Some(600 * S),
+            jitter: 0.1,
+            ..config()
+        },
+    )
+    .run(
+        log.reconcile(Duration::ZERO, Action::AwaitChange),
+        never,
+        sleep(700 * S),
+    )
     .await;
     let second: Vec<f64> = log.at().iter().filter(|r| r.1 > 0.0).map(|r| r.1).collect();
     assert_eq!(second.len(), 8, "every key resynced once: {second:?}");
@@ -355,19 +391,36 @@ async fn resync_is_jittered_so_keys_spread() {
 async fn a_reload_runs_new_and_kept_keys_and_forgets_removed_ones() {
     let log = Log::new();
     let (tx, triggers) = channel();
-    send_at(tx, vec![(5, Trigger::Keys(vec!["b", "c"])), (8, Trigger::Key("a", Cause::Watch))]);
-    let ctl = Controller::new(["a", "b"], Config {
-        resync: Some(60 * S),
-        ..config()
-    })
+    send_at(
+        tx,
+        vec![(5, Trigger::Keys(vec!["b", "c"])), (8, Trigger::Key("a", Cause::Watch))],
+    );
+    let ctl = Controller::new(
+        ["a", "b"],
+        Config {
+            resync: Some(60 * S),
+            ..config()
+        },
+    )
     .triggers(triggers);
     let stats = ctl.stats();
-    ctl.run(log.reconcile(Duration::ZERO, Action::AwaitChange), never, sleep(100 * S))
-        .await;
+    ctl.run(
+        log.reconcile(Duration::ZERO, Action::AwaitChange),
+        never,
+        sleep(100 * S),
+    )
+    .await;
     let mut at = log.at();
     at.sort_by(|x, y| x.1.total_cmp(&y.1).then(x.0.cmp(y.0)));
-    assert_eq!(at, [("a", 0.0), ("b", 0.0), ("b", 5.0), ("c", 5.0), ("b", 65.0), ("c", 65.0)]);
-    assert_eq!(stats.snapshot().unknown_keys, 1, "the event for the removed key was ignored");
+    assert_eq!(
+        at,
+        [("a", 0.0), ("b", 0.0), ("b", 5.0), ("c", 5.0), ("b", 65.0), ("c", 65.0)]
+    );
+    assert_eq!(
+        stats.snapshot().unknown_keys,
+        1,
+        "the event for the removed key was ignored"
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -379,7 +432,14 @@ async fn leadership_gained_runs_every_key() {
         .triggers(triggers)
         .run(log.reconcile(Duration::ZERO, Action::AwaitChange), never, sleep(10 * S))
         .await;
-    let late: Vec<String> = log.runs.lock().unwrap().iter().filter(|r| r.1 == 5.0).map(|r| r.2.clone()).collect();
+    let late: Vec<String> = log
+        .runs
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|r| r.1 == 5.0)
+        .map(|r| r.2.clone())
+        .collect();
     assert_eq!(late, ["leadership", "leadership"]);
 }
 
@@ -387,13 +447,20 @@ async fn leadership_gained_runs_every_key() {
 async fn shutdown_waits_for_running_reconciles_then_aborts_them() {
     let log = Log::new();
     let start = Instant::now();
-    Controller::new(["a"], Config {
-        shutdown_timeout: 5 * S,
-        ..config()
-    })
+    Controller::new(
+        ["a"],
+        Config {
+            shutdown_timeout: 5 * S,
+            ..config()
+        },
+    )
     .run(log.reconcile(100 * S, Action::AwaitChange), never, sleep(S))
     .await;
-    assert_eq!(start.elapsed(), 6 * S, "shutdown at 1 s + 5 s of grace, not the 100 s run");
+    assert_eq!(
+        start.elapsed(),
+        6 * S,
+        "shutdown at 1 s + 5 s of grace, not the 100 s run"
+    );
     let quick = Log::new();
     let start = Instant::now();
     Controller::new(["a"], config())
