@@ -136,8 +136,9 @@ impl<K: Key> Controller<K> {
     /// Runs until `shutdown` completes, then lets running reconciles finish within
     /// [`Config::shutdown_timeout`] and aborts the rest.
     ///
-    /// `reconcile` is called once per run and its future spawned (so a panic is caught and a
-    /// timeout can drop it). `error_policy(key, error, failures)` decides what follows an `Err`;
+    /// `reconcile` is called once per run and its future spawned (so a panic in the future is
+    /// caught and a timeout can drop it); the closure itself should only build the future, as
+    /// a panic there (or in `error_policy`) stops the controller. `error_policy(key, error, failures)` decides what follows an `Err`;
     /// `failures` counts this one (1 after the first failure in a row).
     pub async fn run<R, Fut, E, P>(self, mut reconcile: R, mut error_policy: P, shutdown: impl Future<Output = ()>)
     where

@@ -70,6 +70,9 @@ struct Entry {
     failures: u32,
     /// Removed from the key set while running: forgotten when the run ends.
     removed: bool,
+    /// A new group given by a reload while running: taken when the run ends (the running
+    /// count belongs to the old one).
+    regroup: Option<Arc<str>>,
 }
 
 /// A heap item ordered by due time, then by insertion (a stable order for equal times).
@@ -182,6 +185,7 @@ impl<K: Clone + Eq + Hash> Scheduler<K> {
                 causes: Causes::default(),
                 failures: 0,
                 removed: false,
+                regroup: None,
             },
         );
         self.schedule(&key, due, cause);
@@ -247,16 +251,17 @@ impl<K: Clone + Eq + Hash> Scheduler<K> {
             self.remove(&key);
         }
         for (key, group) in wanted {
-            match self.entries.get_mut(&key) {
-                Some(entry) if entry.removed => {
-                    entry.removed = false;
-                    self.trigger(&key, cause);
-                }
-                Some(_) => {
-                    self.trigger(&key, cause);
-                }
-                None => self.insert(key, group, now, cause),
+            let Some(entry) = self.entries.get_mut(&key) else {
+                self.insert(key, group, now, cause);
+                continue;
+            };
+            entry.removed = false;
+            if matches!(entry.state, State::Running { .. }) {
+                entry.regroup = Some(group).filter(|g| *g != entry.group);
+            } else {
+                entry.group = group;
             }
+            self.trigger(&key, cause);
         }
     }
 
@@ -340,6 +345,9 @@ impl<K: Clone + Eq + Hash> Scheduler<K> {
         if entry.removed {
             self.entries.remove(key);
             return;
+        }
+        if let Some(group) = entry.regroup.take() {
+            entry.group = group;
         }
         let resync = self.timing.resync;
         match how {

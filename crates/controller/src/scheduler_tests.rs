@@ -175,3 +175,19 @@ fn jitter_stays_within_its_bounds() {
     let spread = samples.iter().max().unwrap().as_secs_f64() - samples.iter().min().unwrap().as_secs_f64();
     assert!(spread > 15.0, "the jitter actually spreads: {spread}");
 }
+
+#[test]
+fn a_reload_that_moves_a_running_key_to_another_group_takes_effect_after_its_run() {
+    let t0 = Instant::now();
+    let mut s = sched(None, 10, 1);
+    s.insert("a", group("A"), t0, Cause::Start);
+    s.insert("b", group("B"), t0 + 5 * S, Cause::Start);
+    assert_eq!(started(&mut s, t0), ["a"]);
+    s.set_keys(vec![("a", group("B")), ("b", group("B"))], Cause::Reload, t0 + S);
+    // "a" still counts in A while it runs, so B has room for "b".
+    assert_eq!(started(&mut s, t0 + S), ["b"]);
+    s.finish(&"a", Finished::Succeeded(Action::AwaitChange), t0 + 2 * S);
+    assert!(started(&mut s, t0 + 2 * S).is_empty(), "now in B, behind the running b");
+    s.finish(&"b", Finished::Succeeded(Action::AwaitChange), t0 + 3 * S);
+    assert_eq!(started(&mut s, t0 + 3 * S), ["a"]);
+}

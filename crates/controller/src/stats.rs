@@ -31,7 +31,8 @@ pub struct StatsSnapshot {
     pub panicked: u64,
     /// Reconciles cancelled: over the timeout, or aborted (freed and retried with backoff).
     pub cancelled: u64,
-    /// Triggers received for a key (`Trigger::All` counts once per key).
+    /// Triggers received for a key (`Trigger::All` counts once per key; reloads are not
+    /// counted).
     pub triggers: u64,
     /// Triggers that joined a run already due, running-again or backing off: no extra run.
     pub coalesced: u64,

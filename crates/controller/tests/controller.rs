@@ -428,10 +428,13 @@ async fn leadership_gained_runs_every_key() {
     let log = Log::new();
     let (tx, triggers) = channel();
     send_at(tx, vec![(5, Trigger::All(Cause::Leadership))]);
-    Controller::new(["a", "b"], config())
-        .triggers(triggers)
-        .run(log.reconcile(Duration::ZERO, Action::AwaitChange), never, sleep(10 * S))
-        .await;
+    let run = Controller::new(["a", "b"], config()).triggers(triggers).run(
+        log.reconcile(Duration::ZERO, Action::AwaitChange),
+        never,
+        sleep(10 * S),
+    );
+    // Spawned, as the daemon will: the controller's future is Send.
+    tokio::spawn(run).await.unwrap();
     let late: Vec<String> = log
         .runs
         .lock()
