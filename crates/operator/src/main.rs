@@ -9,6 +9,7 @@ mod leader;
 mod logging;
 mod metrics;
 mod render;
+mod status;
 
 use std::process::ExitCode;
 
@@ -43,6 +44,7 @@ fn main() -> ExitCode {
             Command::Rollback(args) => commands::rollback::run(args).await,
             Command::Demo(args) => commands::demo::run(args).await,
             Command::Sim(args) => commands::sim::run(args).await,
+            Command::Status(args) => commands::status::run(args).await,
             Command::Validate(_) | Command::Version => unreachable!("handled above"),
         }
     })
