@@ -3,6 +3,7 @@
 //! way. Kept by the daemon ([`StatusBoard`]), served as JSON at `GET /status` and as a read-only
 //! page at `GET /` ([`router`]), printed by `aca-operator status`.
 
+mod conditions;
 pub mod model;
 pub mod page;
 mod scrub;
@@ -19,7 +20,8 @@ use time::OffsetDateTime;
 pub use model::{Hold, PassContext, SCHEMA, StatusDoc};
 pub use serve::{Access, router};
 
-use model::{AppStatus, StackStatus, StepRecord, initial_conditions, rfc3339};
+use conditions::initial_conditions;
+use model::{AppStatus, StackStatus, StepRecord, rfc3339};
 
 /// The daemon's status, shared between the scheduler (writer) and the listener (reader).
 #[derive(Debug, Default)]

@@ -124,6 +124,16 @@ fn a_drift_then_its_correction_then_steady_state() {
     assert_eq!(s.recent_drifts.len(), 2);
     assert_eq!(s.recent_drifts[0].action, "corrected", "newest first");
 
+    // The same drift seen again is one event, not one per pass.
+    for t in [25, 26] {
+        s.apply_pass(
+            &report(vec![(drift("langfuse", SCALE, Severity::Warning), Action::Corrected)]),
+            &ctx,
+            at(t),
+        );
+    }
+    assert_eq!(s.recent_drifts.len(), 2);
+
     // Nothing drifted: the reason changes, the transition time does not.
     s.apply_pass(&report(vec![]), &ctx, at(30));
     let synced = app(&s, "langfuse", SYNCED);
@@ -355,4 +365,69 @@ fn a_stack_removed_from_the_desired_state_leaves_the_status() {
     assert_eq!(board.snapshot().stacks.len(), 1);
     board.set_stacks(&aca_model::desired::DesiredState::default());
     assert!(board.snapshot().stacks.is_empty());
+}
+
+/// Chromium from Debian's package (`None`, after saying why, when absent outside CI).
+fn chromium() -> Option<std::path::PathBuf> {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    let found = std::env::split_paths(&path)
+        .flat_map(|dir| ["chromium", "chromium-browser"].map(|n| dir.join(n)))
+        .find(|p| p.is_file());
+    if found.is_none() {
+        assert_ne!(
+            std::env::var("CI").as_deref(),
+            Ok("true"),
+            "CI=true and chromium is missing: .ci/run installs it"
+        );
+        eprintln!(
+            "SKIPPED: chromium is not installed (apt-get install -y chromium); the page was not loaded in a browser"
+        );
+    }
+    found
+}
+
+#[test]
+fn an_app_named_with_a_script_is_shown_as_text_in_a_real_browser() {
+    let Some(chromium) = chromium() else { return };
+    let mut s = stack();
+    s.apps[0].key = "<script>document.title='pwned'</script>".into();
+    s.apps[1].name = "<img src=x onerror=\"document.title='pwned'\">".into();
+    let html = page::render(&super::StatusDoc {
+        schema: super::SCHEMA.into(),
+        generated_at: "2026-11-25T10:00:00Z".into(),
+        stacks: vec![s],
+    });
+    // A file, not the daemon: no Content-Security-Policy here, so only the escaping stops a script.
+    let dir = std::env::temp_dir().join(format!("aca-status-page-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("page.html");
+    std::fs::write(&file, html).unwrap();
+    let out = std::process::Command::new(chromium)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+        ])
+        .arg(format!("--user-data-dir={}", dir.join("profile").display()))
+        .arg("--dump-dom")
+        .arg(format!("file://{}", file.display()))
+        .output()
+        .expect("chromium runs");
+    let dom = String::from_utf8_lossy(&out.stdout);
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        dom.contains("<title>aca-operator status</title>"),
+        "a script ran:\n{dom}"
+    );
+    assert!(
+        dom.contains("&lt;script&gt;document.title='pwned'&lt;/script&gt;"),
+        "{dom}"
+    );
+    assert!(!dom.contains("<script") && !dom.contains("<img"), "{dom}");
 }
