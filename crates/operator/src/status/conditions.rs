@@ -207,7 +207,7 @@ fn set_held(conditions: &mut Vec<Condition>, hold: Option<&Hold>, now: OffsetDat
 }
 
 /// The hold of one app: a contest, or a correction window named in the plan.
-fn app_hold(key: &str, report: &PassReport, ctx: &PassContext) -> Option<Hold> {
+fn app_hold(key: &str, report: &PassReport, ctx: &PassContext, now: OffsetDateTime) -> Option<Hold> {
     if let Some(h) = ctx.app_holds.get(key) {
         return Some(h.clone());
     }
@@ -220,8 +220,17 @@ fn app_hold(key: &str, report: &PassReport, ctx: &PassContext) -> Option<Hold> {
         .map(|h| Hold {
             reason: "CorrectionWindow",
             message: h.clone(),
-            until: None,
+            until: ctx.windows.get(key).and_then(|w| window_opens(w, now)),
         })
+}
+
+/// The next minute at or after `now` inside the window (within a week), when its hold ends.
+pub fn window_opens(window: &aca_model::desired::CorrectionWindow, now: OffsetDateTime) -> Option<OffsetDateTime> {
+    let start = now.replace_second(0).ok()?.replace_nanosecond(0).ok()?;
+    (0..=7 * 24 * 60).map(|m| start + time::Duration::minutes(m)).find(|t| {
+        let minute = u32::from(t.hour()) * 60 + u32::from(t.minute());
+        window.contains(t.weekday().number_days_from_monday() as usize, minute)
+    })
 }
 
 /// The stack's hold: a non-transient failure, blocking preflight findings, or its held apps.
@@ -331,7 +340,7 @@ impl StackStatus {
                     app.drifts.insert(d.path.clone(), record);
                 }
             }
-            set_held(&mut app.conditions, app_hold(&app.key, report, ctx).as_ref(), now);
+            set_held(&mut app.conditions, app_hold(&app.key, report, ctx, now).as_ref(), now);
             set_condition(
                 &mut app.conditions,
                 PROGRESSING,

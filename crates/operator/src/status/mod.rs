@@ -11,9 +11,10 @@ mod serve;
 #[cfg(test)]
 mod tests;
 
+use std::collections::BTreeMap;
 use std::sync::Mutex;
 
-use aca_model::desired::DesiredState;
+use aca_model::desired::{CorrectionWindow, DesiredState};
 use aca_reconcile::{PassReport, StepEvent, StepOutcome};
 use time::OffsetDateTime;
 
@@ -27,6 +28,8 @@ use model::{AppStatus, StackStatus, StepRecord, rfc3339};
 #[derive(Debug, Default)]
 pub struct StatusBoard {
     stacks: Mutex<Vec<StackStatus>>,
+    /// Stack → app → correction window, to date the end of window holds.
+    windows: Mutex<BTreeMap<String, BTreeMap<String, CorrectionWindow>>>,
 }
 
 impl StatusBoard {
@@ -34,6 +37,18 @@ impl StatusBoard {
     /// keep their history.
     pub fn set_stacks(&self, desired: &DesiredState) {
         let now = OffsetDateTime::now_utc();
+        *self.windows.lock().expect("status lock") = desired
+            .stacks
+            .iter()
+            .map(|s| {
+                let windows = s
+                    .apps
+                    .iter()
+                    .filter_map(|a| Some((a.key.clone(), a.correction_window.or(s.correction_window)?)))
+                    .collect();
+                (s.name.clone(), windows)
+            })
+            .collect();
         let mut stacks = self.stacks.lock().expect("status lock");
         let mut old: Vec<StackStatus> = std::mem::take(&mut *stacks);
         for stack in &desired.stacks {
@@ -105,9 +120,17 @@ impl StatusBoard {
     /// One call per finished pass.
     pub fn pass_finished(&self, report: &PassReport, ctx: &PassContext) {
         let now = OffsetDateTime::now_utc();
+        let mut ctx = ctx.clone();
+        ctx.windows = self
+            .windows
+            .lock()
+            .expect("status lock")
+            .get(&report.stack)
+            .cloned()
+            .unwrap_or_default();
         let mut stacks = self.stacks.lock().expect("status lock");
         if let Some(s) = stacks.iter_mut().find(|s| s.name == report.stack) {
-            s.apply_pass(report, ctx, now);
+            s.apply_pass(report, &ctx, now);
         }
     }
 
@@ -183,5 +206,6 @@ pub fn context(
             })
             .collect(),
         next_reconcile: Some(from_now(next_in)),
+        windows: BTreeMap::new(),
     }
 }

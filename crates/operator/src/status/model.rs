@@ -152,6 +152,8 @@ pub struct PassContext {
     /// Contested apps (key → hold).
     pub app_holds: BTreeMap<String, Hold>,
     pub next_reconcile: Option<OffsetDateTime>,
+    /// Each app's correction window (its own or the stack's), to say when a window hold ends.
+    pub windows: BTreeMap<String, aca_model::desired::CorrectionWindow>,
 }
 
 /// RFC 3339 to the second, as Kubernetes shows condition times.

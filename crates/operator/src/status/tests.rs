@@ -222,12 +222,38 @@ fn a_correction_window_named_in_the_plan_holds_its_app() {
     r.plan
         .held
         .push("apps.clickhouse is in observe mode: drift is reported, not corrected".into());
-    s.apply_pass(&r, &PassContext::default(), at(0));
-    assert_eq!(app(&s, "langfuse", HELD).reason, "CorrectionWindow");
+    let mut ctx = PassContext::default();
+    let window = aca_model::desired::CorrectionWindow::parse("Sat 02:00-04:00 UTC").unwrap();
+    ctx.windows.insert("langfuse".into(), window);
+    s.apply_pass(&r, &ctx, at(0)); // Wednesday 10:00
+    let held = app(&s, "langfuse", HELD);
+    assert_eq!(held.reason, "CorrectionWindow");
+    assert_eq!(
+        held.until.as_deref(),
+        Some("2026-11-28T02:00:00Z"),
+        "the window opens on Saturday"
+    );
     assert_eq!(
         app(&s, "clickhouse", HELD).status,
         "False",
         "observe mode is a mode, not a hold"
+    );
+}
+
+#[test]
+fn a_window_hold_ends_when_the_window_next_opens() {
+    use super::conditions::window_opens;
+    let w = |t: &str| aca_model::desired::CorrectionWindow::parse(t).unwrap();
+    // T0 is Wednesday 10:00 UTC.
+    assert_eq!(window_opens(&w("daily 09:00-17:00 UTC"), T0), Some(T0), "open now");
+    assert_eq!(window_opens(&w("daily 10:30-11:00 UTC"), T0), Some(at(1800)));
+    assert_eq!(
+        window_opens(&w("Mon-Tue 09:00-17:00 UTC"), T0),
+        Some(datetime!(2026-11-30 09:00 UTC))
+    );
+    assert_eq!(
+        window_opens(&w("Wed 22:00-02:00 UTC"), T0),
+        Some(datetime!(2026-11-25 22:00 UTC))
     );
 }
 
