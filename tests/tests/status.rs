@@ -376,7 +376,7 @@ async fn the_page_in_a_headless_browser_shows_the_drift_and_runs_no_script_from_
         assert!(!dom.contains(secret), "{secret} on the page");
     }
 
-    // The screenshot of docs/operations.md (written there with ACA_UPDATE_DOCS=1).
+    // The screenshots of docs/operations.md (written there with ACA_UPDATE_DOCS=1).
     let shot = repo().join("target/e2e-output/status-page.png");
     std::fs::create_dir_all(shot.parent().unwrap()).unwrap();
     let _ = std::fs::remove_file(&shot);
@@ -384,15 +384,33 @@ async fn the_page_in_a_headless_browser_shows_the_drift_and_runs_no_script_from_
         &chromium,
         &[
             &format!("--screenshot={}", shot.display()),
-            "--window-size=1100,1300",
+            "--window-size=1100,900",
             "--hide-scrollbars",
             &page,
         ],
     );
     let png = std::fs::read(&shot).expect("a screenshot");
     assert!(png.starts_with(b"\x89PNG") && png.len() > 20_000, "{} bytes", png.len());
+    // And at a phone's width, where each table row becomes a card.
+    let phone = repo().join("target/e2e-output/status-page-phone.png");
+    let _ = std::fs::remove_file(&phone);
+    headless(
+        &chromium,
+        &[
+            &format!("--screenshot={}", phone.display()),
+            "--window-size=390,1400",
+            "--hide-scrollbars",
+            &page,
+        ],
+    );
+    assert!(
+        std::fs::read(&phone)
+            .expect("a phone screenshot")
+            .starts_with(b"\x89PNG")
+    );
     if std::env::var("ACA_UPDATE_DOCS").is_ok_and(|v| v == "1") {
         std::fs::copy(&shot, repo().join("docs/status-page.png")).unwrap();
+        std::fs::copy(&phone, repo().join("docs/status-page-phone.png")).unwrap();
     }
     d.sim.stop().await;
 }

@@ -33,7 +33,10 @@ table{border-collapse:collapse;width:100%;font-size:13px}th,td{text-align:left;p
 th{font-weight:600;color:#39424c}td.v{font-family:ui-monospace,monospace;word-break:break-all}\
 .b{display:inline-block;padding:1px 7px;border-radius:9px;font-size:12px;font-weight:600;margin:1px 4px 1px 0}\
 .ok{background:#dcf3e1;color:#11602a}.bad{background:#fbe0df;color:#8a1c17}.warn{background:#fdf0d2;color:#7a5200}.unk{background:#e7eaee;color:#39424c}\
-@media (max-width:600px){body{padding:6px}th,td{padding:2px 4px}}";
+.b{white-space:nowrap}\
+@media (max-width:640px){body{padding:6px}thead{display:none}table,tbody,tr,td{display:block;width:auto}\
+tr{border:1px solid #eceff2;border-radius:4px;margin:6px 0;padding:4px}td{border:0;padding:1px 2px}\
+td::before{content:attr(data-label) \": \";font-weight:600;color:#39424c;font-family:system-ui,sans-serif}}";
 
 /// The badge class of a condition: good, bad, notable, or unknown.
 fn class(c: &Condition) -> &'static str {
@@ -62,22 +65,48 @@ fn badge(out: &mut String, c: Option<&Condition>) {
     );
 }
 
-fn drift_cells(out: &mut String, d: &DriftRecord) {
+/// A table whose cells carry their column's name, so a phone can show each row as a card.
+/// Cells are HTML already escaped; a `true` flag sets them in monospace.
+fn table(out: &mut String, headers: &[&str], rows: &[Vec<(String, bool)>]) {
+    out.push_str("<div class=\"wrap\"><table><thead><tr>");
+    for h in headers {
+        let _ = write!(out, "<th>{h}</th>");
+    }
+    out.push_str("</tr></thead><tbody>");
+    for row in rows {
+        out.push_str("<tr>");
+        for ((html, mono), h) in row.iter().zip(headers) {
+            let class = if *mono { " class=\"v\"" } else { "" };
+            let _ = write!(out, "<td data-label=\"{h}\"{class}>{html}</td>");
+        }
+        out.push_str("</tr>");
+    }
+    out.push_str("</tbody></table></div>");
+}
+
+fn text(value: &str) -> (String, bool) {
+    (escape(value), false)
+}
+
+fn mono(value: &str) -> (String, bool) {
+    (escape(value), true)
+}
+
+fn drift_row(d: &DriftRecord) -> Vec<(String, bool)> {
     let by = match (&d.changed_by, &d.changed_at) {
         (Some(by), Some(at)) => format!("{by} at {at}"),
         (Some(by), None) => by.clone(),
         _ => "-".into(),
     };
-    let _ = write!(
-        out,
-        "<td class=\"v\">{}</td><td class=\"v\">{}</td><td class=\"v\">{}</td><td>{}</td><td>{} ({})</td>",
-        escape(&d.field),
-        escape(&d.desired),
-        escape(&d.live),
-        escape(&by),
-        escape(&d.action),
-        escape(&d.severity),
-    );
+    vec![
+        text(&d.seen_at),
+        text(d.app.as_deref().unwrap_or("-")),
+        mono(&d.field),
+        mono(&d.desired),
+        mono(&d.live),
+        text(&by),
+        text(&format!("{} ({})", d.action, d.severity)),
+    ]
 }
 
 fn stack_section(out: &mut String, s: &StackStatus) {
@@ -144,66 +173,45 @@ fn stack_section(out: &mut String, s: &StackStatus) {
             let _ = write!(out, "<p class=\"muted\">{}</p>", escape(snap));
         }
     }
-    out.push_str("<h3>Apps</h3><div class=\"wrap\"><table><tr><th>App</th><th>Name</th><th>Conditions</th><th>Last drift</th></tr>");
-    for a in &s.apps {
-        let _ = write!(
-            out,
-            "<tr><td>{}</td><td class=\"v\">{}</td><td>",
-            escape(&a.key),
-            escape(&a.name)
-        );
-        for kind in [SYNCED, HEALTHY, HELD] {
-            badge(out, a.condition(kind));
-        }
-        out.push_str("</td><td>");
-        match a.last_drift() {
-            Some(d) => {
-                let by = d.changed_by.as_deref().map(|b| format!(", by {b}")).unwrap_or_default();
-                let _ = write!(
-                    out,
-                    "{} → {}{} ({}, {})",
-                    escape(&d.field),
-                    escape(&d.live),
-                    escape(&by),
-                    escape(&d.action),
-                    escape(&d.seen_at)
-                );
+    out.push_str("<h3>Apps</h3>");
+    let apps: Vec<Vec<(String, bool)>> = s
+        .apps
+        .iter()
+        .map(|a| {
+            let mut badges = String::new();
+            for kind in [SYNCED, HEALTHY, HELD] {
+                badge(&mut badges, a.condition(kind));
             }
-            None => out.push('-'),
-        }
-        out.push_str("</td></tr>");
-    }
-    out.push_str("</table></div>");
+            let last = a.last_drift().map_or_else(
+                || "-".to_string(),
+                |d| {
+                    let by = d.changed_by.as_deref().map(|b| format!(", by {b}")).unwrap_or_default();
+                    format!("{} → {}{by} ({}, {})", d.field, d.live, d.action, d.seen_at)
+                },
+            );
+            vec![text(&a.key), mono(&a.name), (badges, false), text(&last)]
+        })
+        .collect();
+    table(out, &["App", "Name", "Conditions", "Last drift"], &apps);
     out.push_str("<h3>Last drift events</h3>");
     if s.recent_drifts.is_empty() {
         out.push_str("<p class=\"muted\">None since the daemon started.</p>");
     } else {
-        out.push_str("<div class=\"wrap\"><table><tr><th>Seen</th><th>App</th><th>Field</th><th>Desired</th><th>Live</th><th>Changed by</th><th>Done</th></tr>");
-        for d in &s.recent_drifts {
-            let _ = write!(
-                out,
-                "<tr><td>{}</td><td>{}</td>",
-                escape(&d.seen_at),
-                escape(d.app.as_deref().unwrap_or("-"))
-            );
-            drift_cells(out, d);
-            out.push_str("</tr>");
-        }
-        out.push_str("</table></div>");
+        let rows: Vec<_> = s.recent_drifts.iter().map(drift_row).collect();
+        table(
+            out,
+            &["Seen", "App", "Field", "Desired", "Live", "Changed by", "Done"],
+            &rows,
+        );
     }
     if !s.recent_steps.is_empty() {
-        out.push_str("<h3>Last steps</h3><div class=\"wrap\"><table><tr><th>At</th><th>Step</th><th>State</th><th>Detail</th></tr>");
-        for st in &s.recent_steps {
-            let _ = write!(
-                out,
-                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-                escape(&st.at),
-                escape(&st.step),
-                escape(&st.state),
-                escape(&st.detail)
-            );
-        }
-        out.push_str("</table></div>");
+        out.push_str("<h3>Last steps</h3>");
+        let rows: Vec<_> = s
+            .recent_steps
+            .iter()
+            .map(|st| vec![text(&st.at), text(&st.step), text(&st.state), text(&st.detail)])
+            .collect();
+        table(out, &["At", "Step", "State", "Detail"], &rows);
     }
     out.push_str("</section>");
 }
