@@ -457,3 +457,51 @@ fn an_app_named_with_a_script_is_shown_as_text_in_a_real_browser() {
     );
     assert!(!dom.contains("<script") && !dom.contains("<img"), "{dom}");
 }
+
+#[test]
+fn the_status_table_has_a_row_per_stack_and_app_and_says_what_needs_attention() {
+    let mut s = stack();
+    let mut breach = drift("clickhouse", SINGLETON, Severity::Critical);
+    breach.note = Some("a singleton must run exactly one replica".into());
+    s.apply_pass(&report(vec![(breach, Action::Alerted)]), &PassContext::default(), at(0));
+    let mut doc = super::StatusDoc {
+        schema: super::SCHEMA.into(),
+        generated_at: "2026-11-25T10:03:05Z".into(),
+        stacks: vec![s],
+    };
+    assert!(!doc.healthy());
+    let table = crate::commands::status::table(&doc);
+    let lines: Vec<&str> = table.lines().collect();
+    let cells = |i: usize| lines[i].split_whitespace().collect::<Vec<_>>();
+    assert_eq!(
+        cells(0),
+        ["STACK", "APP", "SYNCED", "HEALTHY", "HELD", "LAST", "DRIFT", "AGE"]
+    );
+    assert_eq!(cells(1)[..5], ["langfuse", "-", "False", "False", "False"]);
+    assert_eq!(
+        cells(2),
+        [
+            "langfuse",
+            "clickhouse",
+            "False",
+            "False",
+            "False",
+            "template.scale.maxReplicas=3",
+            "by",
+            "alice@contoso.com",
+            "(User)",
+            "(alerted)",
+            "3m"
+        ]
+    );
+    assert_eq!(cells(3), ["langfuse", "langfuse", "True", "True", "False", "-", "-"]);
+    assert!(
+        table.contains("langfuse/clickhouse: Healthy InvariantBreached: ") && table.contains("exactly one replica"),
+        "{table}"
+    );
+
+    s = doc.stacks.remove(0);
+    s.apply_pass(&report(vec![]), &PassContext::default(), at(10));
+    doc.stacks.push(s);
+    assert!(doc.healthy());
+}
