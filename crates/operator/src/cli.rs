@@ -25,7 +25,8 @@ pub const LONG_VERSION: &str = concat!(
 /// carries out the one-time migration of a Langfuse ClickHouse sidecar to its own singleton app.
 /// Start with `aca-operator demo`: the whole story on a local ARM simulator, no Azure needed.
 ///
-/// Exit codes: 0 success (for `plan`: no drift), 2 drift found (`plan` only), 1 runtime error
+/// Exit codes: 0 success (for `plan`: no drift), 2 drift found (`plan`) or something unhealthy
+/// (`status`), 1 runtime error
 /// (ARM unreachable, a refused plan, a failed step), 64 usage error (an unknown flag or value).
 #[derive(Debug, Parser)]
 #[command(name = "aca-operator", version = LONG_VERSION, propagate_version = true, max_term_width = 100)]
@@ -81,6 +82,10 @@ pub enum Command {
     Demo(DemoArgs),
     /// Run the local ARM simulator (the same as the `aca-sim` binary).
     Sim(aca_sim::cli::SimArgs),
+    /// Show what a running daemon thinks, per stack and app, from its `/status`.
+    ///
+    /// Exit code: 0 everything healthy, 2 something is not healthy (or not known yet), 1 error.
+    Status(StatusArgs),
     /// Print the version, git commit and build date.
     Version,
 }
@@ -233,12 +238,34 @@ pub struct RunArgs {
     /// Lease duration (15-60 s); the leader renews every third of it.
     #[arg(long, env = "ACA_LEASE_DURATION", default_value = "15s", value_name = "DURATION")]
     pub lease_duration: String,
+    /// File holding the token required for `/status` and `/` (or ACA_STATUS_TOKEN). Without
+    /// one, a non-loopback listener does not serve them.
+    #[arg(long, env = "ACA_STATUS_TOKEN_FILE", value_name = "FILE")]
+    pub status_token_file: Option<PathBuf>,
     /// First passes are spread over this span (default: each stack's interval), so stacks do not
     /// all start together. `0s` starts them all at once.
     #[arg(long, value_name = "DURATION")]
     pub initial_spread: Option<String>,
     #[command(flatten)]
     pub arm: ArmArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// The daemon's listener (`run --listen-metrics`).
+    #[arg(
+        long,
+        env = "ACA_STATUS_ENDPOINT",
+        default_value = "http://127.0.0.1:9464",
+        value_name = "URL"
+    )]
+    pub endpoint: String,
+    /// `text` (a table) or `json` (the `/status` document as served).
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+    pub output: OutputFormat,
+    /// File holding the listener's token (or ACA_STATUS_TOKEN).
+    #[arg(long, env = "ACA_STATUS_TOKEN_FILE", value_name = "FILE")]
+    pub token_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

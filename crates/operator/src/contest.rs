@@ -46,6 +46,18 @@ impl Contests {
             .collect()
     }
 
+    /// [`Contests::holds`], with how long each hold still lasts (for the status page).
+    pub fn holds_remaining(&self, now: Instant) -> BTreeMap<String, (String, Duration)> {
+        let holds = self.holds(now);
+        holds
+            .into_iter()
+            .filter_map(|(app, why)| {
+                let until = self.apps.get(&app)?.hold_until?;
+                Some((app, (why, until.duration_since(now))))
+            })
+            .collect()
+    }
+
     /// Records the pass's corrections; logs and starts a hold when an app is contested.
     pub fn record(&mut self, stack: &str, report: &PassReport, interval: Duration, now: Instant) {
         let window = interval * WINDOW_INTERVALS;

@@ -1,5 +1,6 @@
 //! The daemon's own listener: `/metrics` (Prometheus text), `/healthz` (alive), `/readyz` (the
-//! desired state is loaded and every stack had a successful pass recently).
+//! desired state is loaded and every stack had a successful pass recently), and the routes of
+//! [`crate::status`] (`/status`, `/`).
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -70,6 +71,7 @@ pub async fn serve(
     addr: SocketAddr,
     metrics: Arc<Metrics>,
     health: Arc<Health>,
+    status: Router,
     cancel: CancellationToken,
 ) -> std::io::Result<SocketAddr> {
     let listener = tokio::net::TcpListener::bind(addr).await?;
@@ -78,7 +80,8 @@ pub async fn serve(
         .route("/metrics", get(metrics_handler))
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/readyz", get(ready_handler))
-        .with_state(Ctx { metrics, health });
+        .with_state(Ctx { metrics, health })
+        .merge(status);
     tokio::spawn(async move {
         let _ = axum::serve(listener, app)
             .with_graceful_shutdown(async move { cancel.cancelled().await })

@@ -11,6 +11,7 @@ mod logging;
 mod metrics;
 mod render;
 mod saved_plan;
+mod status;
 
 use std::process::ExitCode;
 
@@ -49,6 +50,7 @@ fn main() -> ExitCode {
             Command::Rollback(args) => commands::rollback::run(args).await,
             Command::Demo(args) => commands::demo::run(args).await,
             Command::Sim(args) => commands::sim::run(args).await,
+            Command::Status(args) => commands::status::run(args).await,
             Command::Validate(_) | Command::Version => unreachable!("handled above"),
         }
     })

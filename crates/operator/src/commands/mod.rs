@@ -7,6 +7,7 @@ pub mod plan;
 pub mod rollback;
 pub mod run;
 pub mod sim;
+pub mod status;
 pub mod validate;
 
 use std::io::IsTerminal;

@@ -23,6 +23,7 @@ use crate::contest::Contests;
 use crate::http::{self, Health};
 use crate::leader::{Election, Leadership};
 use crate::metrics::Metrics;
+use crate::status::StatusBoard;
 
 pub async fn run(args: &RunArgs) -> ExitCode {
     let parse = |flag: &str, text: &str| {
@@ -72,8 +73,12 @@ pub async fn run(args: &RunArgs) -> ExitCode {
             return ExitCode::from(1);
         }
     };
+    let status = Arc::new(StatusBoard::default());
     if let Some(addr) = args.listen_metrics {
-        match http::serve(addr, metrics.clone(), health.clone(), cancel.clone()).await {
+        let Some(routes) = crate::status::routes_for(addr, args.status_token_file.as_deref(), &status) else {
+            return ExitCode::from(1);
+        };
+        match http::serve(addr, metrics.clone(), health.clone(), routes, cancel.clone()).await {
             Ok(bound) => tracing::info!(event = "listening", addr = %bound, "metrics and health on http://{bound}"),
             Err(e) => {
                 eprintln!("aca-operator: --listen-metrics {addr}: {e}");
@@ -106,6 +111,7 @@ pub async fn run(args: &RunArgs) -> ExitCode {
         initial_spread,
         leadership,
         cancel: cancel.clone(),
+        status,
     };
     daemon.schedule(rx, shutdown_timeout).await;
     tracing::info!(event = "stopped", "aca-operator stopped");
@@ -246,6 +252,7 @@ struct Daemon {
     initial_spread: Option<Duration>,
     leadership: Leadership,
     cancel: CancellationToken,
+    status: Arc<StatusBoard>,
 }
 
 /// Why a stack's corrections are held, and the live resources' stamps at that moment.
@@ -314,6 +321,7 @@ impl Daemon {
                 let stack = Arc::new(stack.clone());
                 let client = self.client.clone();
                 let semaphore = semaphore.clone();
+                let status = self.status.clone();
                 let subscription = per_subscription
                     .entry(stack.subscription.to_ascii_lowercase())
                     .or_insert_with(|| Arc::new(Semaphore::new(self.per_subscription)))
@@ -331,7 +339,8 @@ impl Daemon {
                     // The subscription's slot first: a busy subscription does not hold global slots.
                     let _sub = subscription.acquire_owned().await;
                     let _permit = semaphore.acquire_owned().await;
-                    let report = run_pass(client.as_ref(), &stack, options, &|_| {}).await;
+                    let on_step = |e: &aca_reconcile::StepEvent| status.step_event(&stack.name, e);
+                    let report = run_pass(client.as_ref(), &stack, options, &on_step).await;
                     (stack.name.clone(), report)
                 });
             }
@@ -394,6 +403,7 @@ impl Daemon {
         }
         self.health
             .set_stacks(desired.stacks.iter().map(|s| (s.name.clone(), self.interval(s))));
+        self.status.set_stacks(desired);
     }
 
     fn finished(
@@ -441,6 +451,14 @@ impl Daemon {
                 slot.due = Instant::now() + rng.around(backoff.min(Duration::from_secs(600)).max(interval));
             }
         }
+        let now = Instant::now();
+        let held = slot.held.as_ref().map(|h| h.reason.clone());
+        let context = crate::status::context(
+            held,
+            slot.contests.holds_remaining(now),
+            slot.due.saturating_duration_since(now),
+        );
+        self.status.pass_finished(report, &context);
     }
 }
 

@@ -1,6 +1,7 @@
 # Runs aca-operator as a Container App inside the environment it keeps: one replica, a
 # user-assigned identity with a custom least-privilege role, the desired state as a secret file,
-# probes on /healthz and /readyz, logs to the environment's Log Analytics workspace.
+# probes on /healthz and /readyz, logs to the environment's Log Analytics workspace; optionally the
+# status page behind internal ingress and a token.
 
 locals {
   # The exact actions of the operations the client can issue (tested against the client's list).
@@ -8,7 +9,10 @@ locals {
   run_args = concat(
     ["run", "--file", "/config/desired-state.yaml", "--listen-metrics", "0.0.0.0:9464"],
     var.interval == "" ? [] : ["--interval", var.interval],
+    local.status_token ? ["--status-token-file", "/config/status-token"] : [],
   )
+  # Whether a status token is set (the token itself stays sensitive).
+  status_token = nonsensitive(var.status_token != "")
 }
 
 resource "azurerm_user_assigned_identity" "operator" {
@@ -52,6 +56,36 @@ resource "azurerm_container_app" "operator" {
   secret {
     name  = "desired-state"
     value = var.desired_state_yaml
+  }
+
+  # Mounted with the other secrets under /config; /status and / need it off loopback.
+  dynamic "secret" {
+    for_each = local.status_token ? [1] : []
+    content {
+      name  = "status-token"
+      value = var.status_token
+    }
+  }
+
+  # The status page and /status inside the environment's network only (docs/operations.md).
+  dynamic "ingress" {
+    for_each = var.status_ingress ? [1] : []
+    content {
+      external_enabled = false
+      target_port      = 9464
+      transport        = "http"
+      traffic_weight {
+        latest_revision = true
+        percentage      = 100
+      }
+    }
+  }
+
+  lifecycle {
+    precondition {
+      condition     = !var.status_ingress || local.status_token
+      error_message = "status_ingress needs status_token: the status is not served off loopback without one."
+    }
   }
 
   template {

@@ -45,3 +45,16 @@ variable "tags" {
   type        = map(string)
   default     = {}
 }
+
+variable "status_token" {
+  description = "Token required to read /status and the status page (given to browsers as the Basic password). Empty: they are not served, since the listener is not on loopback."
+  type        = string
+  default     = ""
+  sensitive   = true
+}
+
+variable "status_ingress" {
+  description = "Expose the listener (status page, /status, /metrics, probes) on internal ingress, reachable only from the environment's network. Needs status_token."
+  type        = bool
+  default     = false
+}

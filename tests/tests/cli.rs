@@ -1,12 +1,10 @@
 //! The command line a careful operator can trust, driven as a user would: the real binary against
 //! the simulator on loopback. Exit codes, approved plans, the README's simulator journey.
 
-mod common;
-
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 
-use common::*;
+use aca_e2e::*;
 use serde_json::{Value, json};
 
 fn text(out: &std::process::Output) -> String {
@@ -19,7 +17,7 @@ fn text(out: &std::process::Output) -> String {
 
 #[test]
 fn usage_errors_exit_64_never_2() {
-    let bin = env!("CARGO_BIN_EXE_aca-operator");
+    let bin = operator_binary();
     for args in [
         &["plan"][..],
         &["plan", "--output", "yaml", "-f", "x.yaml"],
@@ -190,7 +188,7 @@ fn the_readme_simulator_journey_runs_as_written() {
         .filter(|l| !l.is_empty())
         .collect();
     assert_eq!(commands.len(), 3, "{commands:?}");
-    let bin = env!("CARGO_BIN_EXE_aca-operator");
+    let bin = operator_binary();
     let words = |line: &str| -> Vec<String> { line.split_whitespace().map(str::to_string).collect() };
 
     let sim_cmd = commands[0]

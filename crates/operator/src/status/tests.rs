@@ -1,0 +1,507 @@
+//! Condition transitions on hand-built pass reports (no HTTP, no clock: `now` is given).
+
+use std::time::Duration;
+
+use aca_reconcile::{Action, Diff, Drift, ExecError, Fix, Observed, PassError, PassReport, Plan, Severity, Step};
+use time::OffsetDateTime;
+use time::macros::datetime;
+
+use super::StatusBoard;
+use super::model::{Condition, HEALTHY, HELD, Hold, PROGRESSING, PassContext, SYNCED, StackStatus, StepRecord};
+use super::page;
+
+const T0: OffsetDateTime = datetime!(2026-11-25 10:00:00 UTC);
+
+fn at(secs: i64) -> OffsetDateTime {
+    T0 + time::Duration::seconds(secs)
+}
+
+/// The example's stack (apps `clickhouse` and `langfuse`) before any pass.
+fn stack() -> StackStatus {
+    let text = include_str!("../../../../deploy/examples/langfuse.yaml");
+    let loaded = aca_model::desired::load_str(text, "langfuse.yaml").expect("the example loads");
+    let board = StatusBoard::default();
+    board.set_stacks(&loaded.state);
+    board.snapshot().stacks.remove(0)
+}
+
+fn drift(app: &str, path: &str, severity: Severity) -> Drift {
+    Drift {
+        app: Some(app.into()),
+        path: path.into(),
+        desired: "1".into(),
+        live: "3".into(),
+        severity,
+        fix: Fix::Template,
+        note: None,
+        changed_by: Some("alice@contoso.com (User)".into()),
+        changed_at: Some("2026-11-25T09:59:58Z".into()),
+    }
+}
+
+fn report(actions: Vec<(Drift, Action)>) -> PassReport {
+    PassReport {
+        stack: "langfuse".into(),
+        observed: Some(Observed::default()),
+        diff: Diff {
+            drifts: actions.iter().map(|(d, _)| d.clone()).collect(),
+            problems: Vec::new(),
+        },
+        preflight: Vec::new(),
+        plan: Plan::default(),
+        outcomes: Vec::new(),
+        error: None,
+        actions,
+        duration: Duration::from_millis(42),
+    }
+}
+
+fn cond<'a>(conditions: &'a [Condition], kind: &str) -> &'a Condition {
+    conditions.iter().find(|c| c.kind == kind).expect(kind)
+}
+
+fn app<'a>(s: &'a StackStatus, key: &str, kind: &str) -> &'a Condition {
+    cond(&s.apps.iter().find(|a| a.key == key).expect(key).conditions, kind)
+}
+
+const SCALE: &str = "apps.langfuse.template.scale.maxReplicas";
+const SINGLETON: &str = "apps.clickhouse.template.scale.maxReplicas";
+
+#[test]
+fn before_any_pass_everything_is_unknown_and_not_held() {
+    let s = stack();
+    assert_eq!(s.apps.len(), 2);
+    for kind in [SYNCED, HEALTHY] {
+        assert_eq!(cond(&s.conditions, kind).status, "Unknown");
+        assert_eq!(app(&s, "clickhouse", kind).reason, "NoPassYet");
+    }
+    assert_eq!(cond(&s.conditions, HELD).status, "False");
+    assert!(s.last_pass.is_none());
+}
+
+#[test]
+fn a_drift_then_its_correction_then_steady_state() {
+    let mut s = stack();
+    let ctx = PassContext::default();
+    s.apply_pass(&report(vec![]), &ctx, at(0));
+    assert_eq!(app(&s, "langfuse", SYNCED).reason, "InSync");
+
+    // Seen and only alerted (observe mode, say): not synced, still healthy (a warning).
+    s.apply_pass(
+        &report(vec![(drift("langfuse", SCALE, Severity::Warning), Action::Alerted)]),
+        &ctx,
+        at(10),
+    );
+    let synced = app(&s, "langfuse", SYNCED);
+    assert_eq!((synced.status.as_str(), synced.reason.as_str()), ("False", "Drifted"));
+    assert_eq!(synced.last_transition_time, "2026-11-25T10:00:10Z");
+    assert!(synced.message.contains("alice@contoso.com"), "{synced:?}");
+    assert_eq!(
+        app(&s, "clickhouse", SYNCED).status,
+        "True",
+        "only the drifted app is out of sync"
+    );
+    assert_eq!(cond(&s.conditions, SYNCED).status, "False");
+    assert_eq!(app(&s, "langfuse", HEALTHY).status, "True");
+    let record = &s.apps.iter().find(|a| a.key == "langfuse").unwrap().drifts[SCALE];
+    assert_eq!((record.live.as_str(), record.action.as_str()), ("3", "alerted"));
+    assert_eq!(record.changed_by.as_deref(), Some("alice@contoso.com (User)"));
+    assert_eq!(s.last_pass.as_ref().unwrap().result, "drift");
+
+    // Corrected: synced again, the transition time moves, the record says what was done.
+    s.apply_pass(
+        &report(vec![(drift("langfuse", SCALE, Severity::Warning), Action::Corrected)]),
+        &ctx,
+        at(20),
+    );
+    let synced = app(&s, "langfuse", SYNCED);
+    assert_eq!((synced.status.as_str(), synced.reason.as_str()), ("True", "Corrected"));
+    assert_eq!(synced.last_transition_time, "2026-11-25T10:00:20Z");
+    assert_eq!(
+        s.apps.iter().find(|a| a.key == "langfuse").unwrap().drifts[SCALE].action,
+        "corrected"
+    );
+    assert_eq!(s.recent_drifts.len(), 2);
+    assert_eq!(s.recent_drifts[0].action, "corrected", "newest first");
+
+    // The same drift seen again is one event, not one per pass.
+    for t in [25, 26] {
+        s.apply_pass(
+            &report(vec![(drift("langfuse", SCALE, Severity::Warning), Action::Corrected)]),
+            &ctx,
+            at(t),
+        );
+    }
+    assert_eq!(s.recent_drifts.len(), 2);
+
+    // Nothing drifted: the reason changes, the transition time does not.
+    s.apply_pass(&report(vec![]), &ctx, at(30));
+    let synced = app(&s, "langfuse", SYNCED);
+    assert_eq!(synced.reason, "InSync");
+    assert_eq!(synced.last_transition_time, "2026-11-25T10:00:20Z");
+    assert_eq!(s.last_pass.as_ref().unwrap().finished_at, "2026-11-25T10:00:30Z");
+}
+
+#[test]
+fn an_invariant_breach_makes_the_app_and_stack_unhealthy_until_it_is_repaired() {
+    let mut s = stack();
+    let ctx = PassContext::default();
+    s.apply_pass(&report(vec![]), &ctx, at(0));
+    let mut breach = drift("clickhouse", SINGLETON, Severity::Critical);
+    breach.note = Some("two ClickHouse replicas on one share".into());
+
+    s.apply_pass(&report(vec![(breach.clone(), Action::Alerted)]), &ctx, at(10));
+    for c in [app(&s, "clickhouse", HEALTHY), cond(&s.conditions, HEALTHY)] {
+        assert_eq!((c.status.as_str(), c.reason.as_str()), ("False", "InvariantBreached"));
+        assert!(c.message.contains("two ClickHouse replicas"), "{c:?}");
+    }
+    assert_eq!(app(&s, "langfuse", HEALTHY).status, "True");
+    assert_eq!(s.last_pass.as_ref().unwrap().critical, 1);
+
+    // A failed repair leaves it breached.
+    s.apply_pass(&report(vec![(breach.clone(), Action::Failed)]), &ctx, at(20));
+    assert_eq!(app(&s, "clickhouse", HEALTHY).status, "False");
+    assert_eq!(app(&s, "clickhouse", SYNCED).reason, "CorrectionFailed");
+    assert_eq!(
+        app(&s, "clickhouse", HEALTHY).last_transition_time,
+        "2026-11-25T10:00:10Z"
+    );
+
+    // Repaired in this pass, then steady.
+    s.apply_pass(&report(vec![(breach, Action::Corrected)]), &ctx, at(30));
+    let h = app(&s, "clickhouse", HEALTHY);
+    assert_eq!((h.status.as_str(), h.reason.as_str()), ("True", "Repaired"));
+    assert_eq!(h.last_transition_time, "2026-11-25T10:00:30Z");
+    s.apply_pass(&report(vec![]), &ctx, at(40));
+    assert_eq!(app(&s, "clickhouse", HEALTHY).reason, "InvariantsHold");
+    assert_eq!(cond(&s.conditions, HEALTHY).status, "True");
+}
+
+#[test]
+fn a_contest_holds_the_app_until_a_time_and_then_releases_it() {
+    let mut s = stack();
+    let mut ctx = PassContext::default();
+    ctx.app_holds.insert(
+        "clickhouse".into(),
+        Hold {
+            reason: "Contested",
+            message: "contested: changed again by alice".into(),
+            until: Some(at(300)),
+        },
+    );
+    s.apply_pass(
+        &report(vec![(
+            drift("clickhouse", SINGLETON, Severity::Warning),
+            Action::Alerted,
+        )]),
+        &ctx,
+        at(0),
+    );
+    let held = app(&s, "clickhouse", HELD);
+    assert_eq!((held.status.as_str(), held.reason.as_str()), ("True", "Contested"));
+    assert_eq!(held.until.as_deref(), Some("2026-11-25T10:05:00Z"));
+    assert_eq!(app(&s, "langfuse", HELD).status, "False");
+    let stack_held = cond(&s.conditions, HELD);
+    assert_eq!(
+        (stack_held.status.as_str(), stack_held.reason.as_str()),
+        ("True", "Contested")
+    );
+    assert!(stack_held.message.contains("clickhouse"));
+
+    s.apply_pass(&report(vec![]), &PassContext::default(), at(310));
+    assert_eq!(app(&s, "clickhouse", HELD).status, "False");
+    assert_eq!(app(&s, "clickhouse", HELD).last_transition_time, "2026-11-25T10:05:10Z");
+    assert_eq!(cond(&s.conditions, HELD).reason, "NotHeld");
+}
+
+#[test]
+fn a_correction_window_named_in_the_plan_holds_its_app() {
+    let mut s = stack();
+    let mut r = report(vec![(drift("langfuse", SCALE, Severity::Warning), Action::Alerted)]);
+    r.plan.held.push("apps.langfuse has its corrections held (outside its correction window Sat 02:00-04:00): drift is reported, not corrected".into());
+    r.plan
+        .held
+        .push("apps.clickhouse is in observe mode: drift is reported, not corrected".into());
+    let mut ctx = PassContext::default();
+    let window = aca_model::desired::CorrectionWindow::parse("Sat 02:00-04:00 UTC").unwrap();
+    ctx.windows.insert("langfuse".into(), window);
+    s.apply_pass(&r, &ctx, at(0)); // Wednesday 10:00
+    let held = app(&s, "langfuse", HELD);
+    assert_eq!(held.reason, "CorrectionWindow");
+    assert_eq!(
+        held.until.as_deref(),
+        Some("2026-11-28T02:00:00Z"),
+        "the window opens on Saturday"
+    );
+    assert_eq!(
+        app(&s, "clickhouse", HELD).status,
+        "False",
+        "observe mode is a mode, not a hold"
+    );
+}
+
+#[test]
+fn a_window_hold_ends_when_the_window_next_opens() {
+    use super::conditions::window_opens;
+    let w = |t: &str| aca_model::desired::CorrectionWindow::parse(t).unwrap();
+    // T0 is Wednesday 10:00 UTC.
+    assert_eq!(window_opens(&w("daily 09:00-17:00 UTC"), T0), Some(T0), "open now");
+    assert_eq!(window_opens(&w("daily 10:30-11:00 UTC"), T0), Some(at(1800)));
+    assert_eq!(
+        window_opens(&w("Mon-Tue 09:00-17:00 UTC"), T0),
+        Some(datetime!(2026-11-30 09:00 UTC))
+    );
+    assert_eq!(
+        window_opens(&w("Wed 22:00-02:00 UTC"), T0),
+        Some(datetime!(2026-11-25 22:00 UTC))
+    );
+}
+
+#[test]
+fn a_non_transient_failure_holds_the_stack_and_a_preflight_error_too() {
+    let mut s = stack();
+    let mut r = report(vec![(drift("langfuse", SCALE, Severity::Warning), Action::Failed)]);
+    r.error = Some(PassError::Apply(ExecError::Other("ARM refused the body".into())));
+    let ctx = PassContext {
+        stack_hold: Some("apply: ARM refused the body".into()),
+        ..PassContext::default()
+    };
+    s.apply_pass(&r, &ctx, at(0));
+    let held = cond(&s.conditions, HELD);
+    assert_eq!(
+        (held.status.as_str(), held.reason.as_str()),
+        ("True", "NonTransientFailure")
+    );
+    let healthy = cond(&s.conditions, HEALTHY);
+    assert_eq!(
+        (healthy.status.as_str(), healthy.reason.as_str()),
+        ("False", "PassFailed")
+    );
+    assert_eq!(s.last_pass.as_ref().unwrap().result, "failed");
+
+    let mut r = report(vec![]);
+    r.error = Some(PassError::Preflight(
+        "1 blocking finding(s): migration-needs-native-protocol".into(),
+    ));
+    s.apply_pass(&r, &PassContext::default(), at(10));
+    let held = cond(&s.conditions, HELD);
+    assert_eq!((held.status.as_str(), held.reason.as_str()), ("True", "PreflightError"));
+    assert!(held.message.contains("migration-needs-native-protocol"));
+    assert_eq!(
+        held.last_transition_time, "2026-11-25T10:00:00Z",
+        "still held: no transition"
+    );
+    assert_eq!(
+        cond(&s.conditions, HEALTHY).status,
+        "True",
+        "a preflight error is rechecked, not a failure"
+    );
+}
+
+#[test]
+fn an_unreadable_live_state_is_unknown_not_healthy() {
+    let mut s = stack();
+    s.apply_pass(&report(vec![]), &PassContext::default(), at(0));
+    let mut r = report(vec![]);
+    r.observed = None;
+    r.error = Some(PassError::Observe(aca_arm::ArmError::Transient {
+        status: Some(503),
+        message: "GET https://management.azure.com/x?api-version=1&sig=zzz: unavailable".into(),
+    }));
+    s.apply_pass(&r, &PassContext::default(), at(10));
+    for c in [cond(&s.conditions, HEALTHY), app(&s, "clickhouse", SYNCED)] {
+        assert_eq!((c.status.as_str(), c.reason.as_str()), ("Unknown", "ObserveFailed"));
+        assert!(!c.message.contains("sig=zzz"), "no query string from ARM: {c:?}");
+    }
+    assert!(!s.last_pass.as_ref().unwrap().error.as_ref().unwrap().contains("sig="));
+}
+
+#[test]
+fn steps_make_the_stack_progressing_and_a_cutover_is_a_migration() {
+    let mut s = stack();
+    let step = |state: &str, detail: &str| StepRecord {
+        at: "2026-11-25T10:00:01Z".into(),
+        app: Some("langfuse".into()),
+        kind: "update".into(),
+        step: "update apps.langfuse".into(),
+        state: state.into(),
+        detail: detail.into(),
+    };
+    s.apply_step(step("running", ""), at(1));
+    assert_eq!(cond(&s.conditions, PROGRESSING).status, "True");
+    assert_eq!(app(&s, "langfuse", PROGRESSING).message, "update apps.langfuse");
+    s.apply_step(step("done", "updated langfuse (new revision)"), at(2));
+    assert_eq!(app(&s, "langfuse", PROGRESSING).status, "False");
+    assert_eq!(s.recent_steps.len(), 1, "the finished step replaces its running entry");
+    assert_eq!(s.recent_steps[0].detail, "updated langfuse (new revision)");
+
+    let mut r = report(vec![]);
+    r.plan.steps = vec![
+        Step::Update {
+            app: "langfuse".into(),
+            recreate: None,
+            secrets_only: false,
+        },
+        Step::WaitNoMount {
+            storage: "clickhouse-data".into(),
+            apps: vec!["langfuse".into()],
+        },
+        Step::Create {
+            app: "clickhouse".into(),
+        },
+    ];
+    r.outcomes = vec![aca_reconcile::StepOutcome::Done("updated langfuse".into())];
+    s.apply_pass(&r, &PassContext::default(), at(3));
+    assert_eq!(cond(&s.conditions, PROGRESSING).status, "False");
+    let m = s.migration.as_ref().expect("a cutover is a migration");
+    assert_eq!((m.steps.len(), m.done), (3, 1));
+    assert_eq!(m.since, "2026-11-25T10:00:03Z");
+    s.apply_pass(&report(vec![]), &PassContext::default(), at(4));
+    assert!(s.migration.is_none(), "done: no cutover planned any more");
+}
+
+#[test]
+fn the_page_shows_values_from_arm_as_text() {
+    let mut s = stack();
+    s.apps[0].key = "<script>alert(1)</script>".into();
+    let mut d = drift("langfuse", SCALE, Severity::Warning);
+    d.changed_by = Some("<img src=x onerror=alert(2)>".into());
+    s.apply_pass(&report(vec![(d, Action::Alerted)]), &PassContext::default(), at(0));
+    let html = page::render(&super::StatusDoc {
+        schema: super::SCHEMA.into(),
+        generated_at: "now".into(),
+        stacks: vec![s],
+    });
+    assert!(!html.contains("<script"), "{html}");
+    assert!(!html.contains("<img"), "{html}");
+    assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
+    assert!(html.contains("&lt;img src=x onerror=alert(2)&gt;"));
+    assert!(html.contains("http-equiv=\"refresh\""));
+    assert!(
+        !html.contains("http://") && !html.contains("https://"),
+        "no external asset"
+    );
+}
+
+#[test]
+fn a_stack_removed_from_the_desired_state_leaves_the_status() {
+    let board = StatusBoard::default();
+    let text = include_str!("../../../../deploy/examples/langfuse.yaml");
+    board.set_stacks(&aca_model::desired::load_str(text, "a.yaml").unwrap().state);
+    assert_eq!(board.snapshot().stacks.len(), 1);
+    board.set_stacks(&aca_model::desired::DesiredState::default());
+    assert!(board.snapshot().stacks.is_empty());
+}
+
+/// Chromium from Debian's package (`None`, after saying why, when absent outside CI).
+fn chromium() -> Option<std::path::PathBuf> {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    let found = std::env::split_paths(&path)
+        .flat_map(|dir| ["chromium", "chromium-browser"].map(|n| dir.join(n)))
+        .find(|p| p.is_file());
+    if found.is_none() {
+        assert_ne!(
+            std::env::var("CI").as_deref(),
+            Ok("true"),
+            "CI=true and chromium is missing: .ci/run installs it"
+        );
+        eprintln!(
+            "SKIPPED: chromium is not installed (apt-get install -y chromium); the page was not loaded in a browser"
+        );
+    }
+    found
+}
+
+#[test]
+fn an_app_named_with_a_script_is_shown_as_text_in_a_real_browser() {
+    let Some(chromium) = chromium() else { return };
+    let mut s = stack();
+    s.apps[0].key = "<script>document.title='pwned'</script>".into();
+    s.apps[1].name = "<img src=x onerror=\"document.title='pwned'\">".into();
+    let html = page::render(&super::StatusDoc {
+        schema: super::SCHEMA.into(),
+        generated_at: "2026-11-25T10:00:00Z".into(),
+        stacks: vec![s],
+    });
+    // A file, not the daemon: no Content-Security-Policy here, so only the escaping stops a script.
+    let dir = std::env::temp_dir().join(format!("aca-status-page-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("page.html");
+    std::fs::write(&file, html).unwrap();
+    let out = std::process::Command::new(chromium)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+        ])
+        .arg(format!("--user-data-dir={}", dir.join("profile").display()))
+        .arg("--dump-dom")
+        .arg(format!("file://{}", file.display()))
+        .output()
+        .expect("chromium runs");
+    let dom = String::from_utf8_lossy(&out.stdout);
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        dom.contains("<title>aca-operator status</title>"),
+        "a script ran:\n{dom}"
+    );
+    assert!(
+        dom.contains("&lt;script&gt;document.title='pwned'&lt;/script&gt;"),
+        "{dom}"
+    );
+    assert!(!dom.contains("<script") && !dom.contains("<img"), "{dom}");
+}
+
+#[test]
+fn the_status_table_has_a_row_per_stack_and_app_and_says_what_needs_attention() {
+    let mut s = stack();
+    let mut breach = drift("clickhouse", SINGLETON, Severity::Critical);
+    breach.note = Some("a singleton must run exactly one replica".into());
+    s.apply_pass(&report(vec![(breach, Action::Alerted)]), &PassContext::default(), at(0));
+    let mut doc = super::StatusDoc {
+        schema: super::SCHEMA.into(),
+        generated_at: "2026-11-25T10:03:05Z".into(),
+        stacks: vec![s],
+    };
+    assert!(!doc.healthy());
+    let table = crate::commands::status::table(&doc);
+    let lines: Vec<&str> = table.lines().collect();
+    let cells = |i: usize| lines[i].split_whitespace().collect::<Vec<_>>();
+    assert_eq!(
+        cells(0),
+        ["STACK", "APP", "SYNCED", "HEALTHY", "HELD", "LAST", "DRIFT", "AGE"]
+    );
+    assert_eq!(cells(1)[..5], ["langfuse", "-", "False", "False", "False"]);
+    assert_eq!(
+        cells(2),
+        [
+            "langfuse",
+            "clickhouse",
+            "False",
+            "False",
+            "False",
+            "template.scale.maxReplicas=3",
+            "by",
+            "alice@contoso.com",
+            "(User)",
+            "(alerted)",
+            "3m"
+        ]
+    );
+    assert_eq!(cells(3), ["langfuse", "langfuse", "True", "True", "False", "-", "-"]);
+    assert!(
+        table.contains("langfuse/clickhouse: Healthy InvariantBreached: ") && table.contains("exactly one replica"),
+        "{table}"
+    );
+
+    s = doc.stacks.remove(0);
+    s.apply_pass(&report(vec![]), &PassContext::default(), at(10));
+    doc.stacks.push(s);
+    assert!(doc.healthy());
+}
