@@ -225,17 +225,27 @@ async fn a_new_leader_corrects_at_once_not_at_its_next_interval() {
     a.wait_exit(Duration::from_secs(5));
     let killed = Instant::now();
     scale_clickhouse(&sim, 2).await;
-    wait_scale_one(&sim, Duration::from_secs(25)).await;
-    let corrected_after = killed.elapsed();
-    b.wait_event("the pass on election", Duration::from_secs(1), |e| {
+    b.wait_event("the take-over", Duration::from_secs(25), |e| {
+        e["event"] == "leader_elected"
+    })
+    .await;
+    let elected_after = killed.elapsed();
+    b.wait_event("the pass on election", Duration::from_secs(2), |e| {
         e["event"] == "leader_pass"
     })
     .await;
-    // Lease (15 s) + a follower's try (2.5 s) + one pass; the next interval would be 27-33 s.
+    wait_scale_one(&sim, Duration::from_secs(15)).await;
+    let corrected_after = killed.elapsed();
+    // Lease (15 s) after the last renewal (at most 5 s before the kill) + a follower's try (2.5 s).
     assert!(
-        corrected_after <= Duration::from_secs(22),
+        elected_after <= Duration::from_secs(19),
+        "elected {elected_after:?} after the kill"
+    );
+    // The correcting pass ran on election, well before the next interval (27-33 s after b's last).
+    assert!(
+        corrected_after <= Duration::from_secs(27),
         "corrected {corrected_after:?} after the kill"
     );
-    println!("leader killed: drift corrected after {corrected_after:?}");
+    println!("leader killed: new leader after {elected_after:?}, drift corrected after {corrected_after:?}");
     sim.stop().await;
 }
