@@ -249,3 +249,26 @@ async fn a_new_leader_corrects_at_once_not_at_its_next_interval() {
     println!("leader killed: new leader after {elected_after:?}, drift corrected after {corrected_after:?}");
     sim.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_releases_the_lease_and_the_follower_takes_over_at_once() {
+    let (sim, _azurite, mut a, b) = leader_and_follower("ha-sigterm").await;
+    a.signal("TERM");
+    let stopped = Instant::now();
+    let status = a.wait_exit(Duration::from_secs(30));
+    assert!(status.success(), "{status:?}");
+    assert!(
+        a.events().iter().any(|e| e["event"] == "leader_released"),
+        "no leader_released in:\n{}",
+        a.logs.lock().unwrap().join("\n")
+    );
+    b.wait_event("the take-over", Duration::from_secs(10), |e| {
+        e["event"] == "leader_elected"
+    })
+    .await;
+    // The follower tries every sixth of the lease (2.5 s): no waiting for the lease to expire.
+    let after = stopped.elapsed();
+    assert!(after <= Duration::from_secs(6), "taken over {after:?} after SIGTERM");
+    println!("SIGTERM: taken over after {after:?}");
+    sim.stop().await;
+}
