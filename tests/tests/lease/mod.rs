@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::common::*;
+use aca_e2e::*;
 
 const AZURITE_VERSION: &str = "3.35.0";
 

@@ -3,12 +3,11 @@
 //! a blob lease. The simulator's request log (each request tagged with its replica) must show writes
 //! from one replica at a time, and none from a replica after it lost the lease.
 
-mod common;
 mod lease;
 
 use std::time::{Duration, Instant};
 
-use common::*;
+use aca_e2e::*;
 use lease::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

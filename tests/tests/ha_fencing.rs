@@ -3,12 +3,11 @@
 //! leadership signals must follow the lease, not the last success; a new leader corrects at once.
 //! Figures are in docs/reliability.md ("Leader election").
 
-mod common;
 mod lease;
 
 use std::time::{Duration, Instant};
 
-use common::*;
+use aca_e2e::*;
 use lease::*;
 use serde_json::{Value, json};
 
