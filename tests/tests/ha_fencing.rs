@@ -62,6 +62,7 @@ async fn a_retry_of_a_paused_leader_never_lands() {
     })
     .await;
     a.signal("CONT");
+    let resumed = Instant::now();
     a.wait_event("the old leader stepping down", Duration::from_secs(10), |e| {
         e["event"] == "leader_lost"
     })
@@ -69,6 +70,7 @@ async fn a_retry_of_a_paused_leader_never_lands() {
     let gave_up = a
         .wait_event("the abandoned write", Duration::from_secs(10), abandoned)
         .await;
+    let abandoned_after = resumed.elapsed();
     // One more pass of the old leader, as a follower: anything it still had in flight is over.
     let passes = a.events().iter().filter(|e| e["event"] == "pass").count();
     a.wait_events("a pass after resuming", passes + 1, Duration::from_secs(10), |e| {
@@ -88,6 +90,7 @@ async fn a_retry_of_a_paused_leader_never_lands() {
         "two revisions on the share"
     );
     assert!(gave_up["error"].as_str().unwrap().contains("lease"), "{gave_up}");
+    println!("503 then pause: the old leader's retry abandoned {abandoned_after:?} after it resumed; 0 late writes");
     sim.stop().await;
 }
 
@@ -134,6 +137,7 @@ async fn a_write_held_by_429_while_cut_off_from_storage_is_abandoned() {
         })
         .await;
     assert_eq!(lease_error["consecutive"], 1);
+    let first_error_after = cut.elapsed();
     let lost = a
         .wait_event("the old leader stepping down", Duration::from_secs(15), |e| {
             e["event"] == "leader_lost"
@@ -154,6 +158,7 @@ async fn a_write_held_by_429_while_cut_off_from_storage_is_abandoned() {
         lost["timestamp"].as_str().unwrap() < elected["timestamp"].as_str().unwrap(),
         "{lost}\n{elected}"
     );
+    let elected_after = cut.elapsed();
     admin(&sim, reqwest::Method::DELETE, "/_sim/faults", None).await;
     wait_clickhouse_image(&sim, DECLARED_IMAGE, Duration::from_secs(20)).await;
     let new_leader_first = first_write_of(&requests(&sim).await, "replica-b").expect("the new leader wrote");
@@ -166,6 +171,9 @@ async fn a_write_held_by_429_while_cut_off_from_storage_is_abandoned() {
     assert!(
         overlap_started_by_operator(&sim, "clickhouse-data").await.is_empty(),
         "two revisions on the share"
+    );
+    println!(
+        "429 then partition: lease_error after {first_error_after:?}, leader_lost after {lost_after:?}, new leader after {elected_after:?}; 0 late writes"
     );
     sim.stop().await;
 }
