@@ -362,6 +362,50 @@ impl Election {
     }
 }
 
+/// Starts the lease election when asked (the same credentials as ARM); otherwise this replica leads.
+/// Each change of leadership goes to `aca_leader` and to the scheduler (`leader_tx`).
+pub fn start(
+    args: &crate::cli::RunArgs,
+    leadership: &Leadership,
+    metrics: Arc<crate::metrics::Metrics>,
+    leader_tx: tokio::sync::watch::Sender<bool>,
+    stop: CancellationToken,
+) -> Result<Option<tokio::task::JoinHandle<()>>, String> {
+    let set = move |leader: bool| {
+        metrics.leader.set(i64::from(leader));
+        leader_tx.send_replace(leader);
+    };
+    if args.leader_election == crate::cli::LeaderElection::None {
+        set(true);
+        return Ok(None);
+    }
+    let account = args
+        .lease_account
+        .clone()
+        .ok_or("--leader-election blob needs --lease-account")?;
+    let url = aca_arm::ArmClient::lease_url_check(&account, args.arm.allow_insecure_loopback)?;
+    let lease = aca_model::desired::parse_duration(&args.lease_duration)
+        .ok_or_else(|| format!("--lease-duration: `{}` is not a duration", args.lease_duration))?;
+    let settings = aca_arm::AuthSettings::from_env(args.arm.auth);
+    let credential = aca_arm::token_credential(&settings, args.arm.cloud, &url).map_err(|e| e.to_string())?;
+    let replica = args
+        .arm
+        .replica_id
+        .clone()
+        .unwrap_or_else(|| format!("pid-{}", std::process::id()));
+    let election = Election::new(
+        &account,
+        &args.lease_container,
+        lease,
+        &replica,
+        credential,
+        args.arm.ca_cert.as_deref(),
+        leadership.clone(),
+    )?;
+    set(false);
+    Ok(Some(tokio::spawn(async move { election.run(stop, set).await })))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

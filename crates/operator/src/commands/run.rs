@@ -21,7 +21,7 @@ use crate::arm_setup;
 use crate::cli::RunArgs;
 use crate::contest::Contests;
 use crate::http::{self, Health};
-use crate::leader::{Election, Leadership};
+use crate::leader::Leadership;
 use crate::metrics::Metrics;
 
 pub async fn run(args: &RunArgs) -> ExitCode {
@@ -80,7 +80,7 @@ pub async fn run(args: &RunArgs) -> ExitCode {
     // Stopped only after the passes drained: the current write finishes under the lease.
     let stop_election = CancellationToken::new();
     let (leader_tx, leader_rx) = watch::channel(!elected);
-    let election = match start_election(args, &leadership, metrics.clone(), leader_tx, stop_election.clone()) {
+    let election = match crate::leader::start(args, &leadership, metrics.clone(), leader_tx, stop_election.clone()) {
         Ok(e) => e,
         Err(e) => {
             eprintln!("aca-operator: {e}");
@@ -130,50 +130,6 @@ pub async fn run(args: &RunArgs) -> ExitCode {
     }
     tracing::info!(event = "stopped", "aca-operator stopped");
     ExitCode::SUCCESS
-}
-
-/// Starts the lease election when asked (the same credentials as ARM); otherwise this replica leads.
-/// Each change of leadership goes to `aca_leader` and to the scheduler (`leader_tx`).
-fn start_election(
-    args: &RunArgs,
-    leadership: &Leadership,
-    metrics: Arc<Metrics>,
-    leader_tx: watch::Sender<bool>,
-    stop: CancellationToken,
-) -> Result<Option<tokio::task::JoinHandle<()>>, String> {
-    let set = move |leader: bool| {
-        metrics.leader.set(i64::from(leader));
-        leader_tx.send_replace(leader);
-    };
-    if args.leader_election == crate::cli::LeaderElection::None {
-        set(true);
-        return Ok(None);
-    }
-    let account = args
-        .lease_account
-        .clone()
-        .ok_or("--leader-election blob needs --lease-account")?;
-    let url = aca_arm::ArmClient::lease_url_check(&account, args.arm.allow_insecure_loopback)?;
-    let lease = aca_model::desired::parse_duration(&args.lease_duration)
-        .ok_or_else(|| format!("--lease-duration: `{}` is not a duration", args.lease_duration))?;
-    let settings = aca_arm::AuthSettings::from_env(args.arm.auth);
-    let credential = aca_arm::token_credential(&settings, args.arm.cloud, &url).map_err(|e| e.to_string())?;
-    let replica = args
-        .arm
-        .replica_id
-        .clone()
-        .unwrap_or_else(|| format!("pid-{}", std::process::id()));
-    let election = Election::new(
-        &account,
-        &args.lease_container,
-        lease,
-        &replica,
-        credential,
-        args.arm.ca_cert.as_deref(),
-        leadership.clone(),
-    )?;
-    set(false);
-    Ok(Some(tokio::spawn(async move { election.run(stop, set).await })))
 }
 
 fn spawn_signal_handler(cancel: CancellationToken) {
