@@ -22,9 +22,13 @@ use crate::auth::{AuthSettings, Credential, credential};
 use crate::cloud::Cloud;
 use crate::endpoint;
 use crate::error::{ArmError, ArmResult};
+use crate::fence::WriteFence;
 use crate::lro::{LroSettings, retry_after};
 use crate::operations::{self, ArmOperation};
-use crate::policies::{ArmStats, ReplicaTagPolicy, StaticTokenPolicy, ThrottlePolicy, TracePolicy};
+use crate::policies::{
+    ArmStats, FenceAttemptPolicy, FenceCallPolicy, ReplicaTagPolicy, StaticTokenPolicy, ThrottlePolicy, TracePolicy,
+    WriteRequest,
+};
 use crate::throttle::{ClientThrottle, ThrottleSettings};
 
 /// Responses larger than this are refused rather than parsed (ARM's are far smaller).
@@ -53,6 +57,8 @@ pub struct ArmConfig {
     pub replica_id: Option<String>,
     /// A credential given by the embedding program; replaces `auth` when set.
     pub credential: Option<Arc<dyn azure_core::credentials::TokenCredential>>,
+    /// Checked before every attempt of every write (leader election); `None`: writes always allowed.
+    pub fence: Option<WriteFence>,
 }
 
 impl Default for ArmConfig {
@@ -71,6 +77,7 @@ impl Default for ArmConfig {
             request_timeout: Duration::from_secs(60),
             replica_id: None,
             credential: None,
+            fence: None,
         }
     }
 }
@@ -99,6 +106,12 @@ pub struct ArmClient {
 
 impl ArmClient {
     pub fn new(config: ArmConfig) -> ArmResult<Self> {
+        let http = http_client(&config)?;
+        Self::with_transport(config, Transport::new(Arc::new(http)))
+    }
+
+    /// The client over a given transport (tests: a scripted one).
+    pub(crate) fn with_transport(config: ArmConfig, transport: Transport) -> ArmResult<Self> {
         let endpoint_text = config
             .endpoint
             .clone()
@@ -110,7 +123,6 @@ impl ArmClient {
             Some(c) => Credential::Token(c.clone()),
             None => credential(&config.auth, config.cloud, &endpoint)?,
         };
-        let http = http_client(&config)?;
         let stats = Arc::new(ArmStats::default());
 
         let mut per_try: Vec<Arc<dyn Policy>> = Vec::new();
@@ -129,6 +141,12 @@ impl ArmClient {
                 replica: replica.clone(),
             }));
         }
+        let mut per_call: Vec<Arc<dyn Policy>> = Vec::new();
+        if let Some(fence) = &config.fence {
+            per_call.push(Arc::new(FenceCallPolicy { fence: fence.clone() }));
+            // After the throttle's wait and the token: as close to the wire as possible.
+            per_try.push(Arc::new(FenceAttemptPolicy { fence: fence.clone() }));
+        }
         per_try.push(Arc::new(TracePolicy { stats: stats.clone() }));
 
         let options = ClientOptions {
@@ -138,14 +156,14 @@ impl ArmClient {
                 max_total_elapsed: azure_core::time::Duration::seconds(300),
                 max_delay: azure_core::time::Duration::milliseconds(config.retry_max_delay.as_millis() as i64),
             }),
-            transport: Some(Transport::new(Arc::new(http))),
+            transport: Some(transport),
             ..ClientOptions::default()
         };
         let pipeline = Pipeline::new(
             Some("aca-operator"),
             Some(env!("CARGO_PKG_VERSION")),
             options,
-            Vec::new(),
+            per_call,
             per_try,
             None,
         );
@@ -203,7 +221,11 @@ impl ArmClient {
             request.insert_header("content-type", "application/json");
             request.set_body(b);
         }
-        let ctx = Context::new();
+        let ctx = if op.is_write() {
+            Context::new().with_value(WriteRequest)
+        } else {
+            Context::new()
+        };
         let options = PipelineSendOptions {
             skip_checks: true,
             ..PipelineSendOptions::default()

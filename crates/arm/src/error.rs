@@ -4,6 +4,8 @@ use std::time::Duration;
 
 use aca_model::arm::ArmErrorBody;
 
+use crate::fence::Fenced;
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ArmError {
     #[error("not found: {code}: {message}")]
@@ -44,6 +46,10 @@ pub enum ArmError {
     /// A token could not be acquired.
     #[error("credential: {0}")]
     Credential(String),
+    /// The write was not sent (or not sent again): this replica may no longer write. The next
+    /// leader re-plans it from a fresh read.
+    #[error("write abandoned: {0}")]
+    Fenced(#[from] Fenced),
     /// The client is configured in a way it refuses to run.
     #[error("configuration: {0}")]
     Config(String),
@@ -56,7 +62,10 @@ impl ArmError {
     pub fn is_transient(&self) -> bool {
         matches!(
             self,
-            ArmError::Transient { .. } | ArmError::Throttled { .. } | ArmError::OperationTimedOut { .. }
+            ArmError::Transient { .. }
+                | ArmError::Throttled { .. }
+                | ArmError::OperationTimedOut { .. }
+                | ArmError::Fenced(_)
         )
     }
 
@@ -74,6 +83,7 @@ impl ArmError {
             ArmError::OperationTimedOut { .. } => "operation_timed_out",
             ArmError::Decode { .. } => "decode",
             ArmError::Credential(_) => "credential",
+            ArmError::Fenced(_) => "fenced",
             ArmError::Config(_) => "config",
         }
     }
@@ -104,6 +114,14 @@ impl ArmError {
     /// The error for a failure of the HTTP pipeline itself (no response).
     pub fn from_pipeline(e: &azure_core::Error) -> Self {
         use azure_core::error::ErrorKind;
+        // The fence's refusal, however deep the retry policy wrapped it.
+        let mut link: Option<&(dyn std::error::Error + 'static)> = Some(e);
+        while let Some(err) = link {
+            if let Some(why) = err.downcast_ref::<Fenced>() {
+                return ArmError::Fenced(why.clone());
+            }
+            link = err.source();
+        }
         // The outermost message is often only "will not be retried": keep the causes too.
         let mut message = e.to_string();
         let mut source = std::error::Error::source(e);

@@ -4,7 +4,8 @@
 //!
 //! On top of the pipeline it adds what ARM needs from a careful caller: long-running operations
 //! (`Azure-AsyncOperation` and `Location`), a client-side throttle per subscription, typed errors,
-//! ETags where ARM has them, HTTPS only (plain HTTP only to a loopback simulator, by explicit
+//! ETags where ARM has them, a write fence checked before every attempt of a write (leader
+//! election), HTTPS only (plain HTTP only to a loopback simulator, by explicit
 //! choice), and a trace of every request that never contains a token or a secret.
 //!
 //! The client knows nothing of desired state.
@@ -14,6 +15,9 @@ mod client;
 mod cloud;
 mod endpoint;
 mod error;
+mod fence;
+#[cfg(test)]
+mod fence_tests;
 mod lro;
 pub mod operations;
 mod policies;
@@ -26,6 +30,7 @@ pub use client::{ArmClient, ArmConfig, RevisionAction, Tagged};
 pub use cloud::Cloud;
 pub use endpoint::is_loopback;
 pub use error::{ArmError, ArmResult};
+pub use fence::{Fenced, Transitions, WriteFence};
 pub use lro::LroSettings;
 pub use policies::ArmStats;
 pub use throttle::ThrottleSettings;

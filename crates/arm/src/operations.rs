@@ -14,6 +14,14 @@ pub struct ArmOperation {
     pub actions: &'static [&'static str],
 }
 
+impl ArmOperation {
+    /// Whether it changes anything: every operation but the GETs and `listSecrets` (a POST that
+    /// only reads). The write fence applies to these.
+    pub fn is_write(&self) -> bool {
+        self.method != "GET" && self.name != CONTAINER_APP_LIST_SECRETS.name
+    }
+}
+
 const APP: &str = "/resourceGroups/{rg}/providers/Microsoft.App/containerApps/{app}";
 
 macro_rules! op {
@@ -164,4 +172,25 @@ pub fn required_actions() -> Vec<&'static str> {
     actions.sort_unstable();
     actions.dedup();
     actions
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_writes_are_exactly_the_operations_that_change_something() {
+        let writes: Vec<&str> = ALL.iter().filter(|o| o.is_write()).map(|o| o.name).collect();
+        assert_eq!(
+            writes,
+            [
+                CONTAINER_APP_CREATE_OR_UPDATE.name,
+                CONTAINER_APP_UPDATE.name,
+                REVISION_ACTIVATE.name,
+                REVISION_DEACTIVATE.name,
+                REVISION_RESTART.name,
+                FILE_SHARE_SNAPSHOT.name,
+            ]
+        );
+    }
 }

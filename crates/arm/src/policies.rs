@@ -1,5 +1,5 @@
 //! Pipeline policies the operator adds to `azure_core`'s: a static token for the simulator, the
-//! client-side throttle, the request trace (and counters), and a replica tag.
+//! client-side throttle, the request trace (and counters), a replica tag, and the write fence.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -12,6 +12,7 @@ use azure_core::http::{Context, Request};
 use tokio::time::Instant;
 
 use crate::endpoint::is_loopback;
+use crate::fence::{Fenced, WriteFence};
 use crate::throttle::{Budget, ClientThrottle};
 
 /// Sends a static bearer token, to loopback hosts only (checked on every request).
@@ -169,5 +170,78 @@ impl Policy for ReplicaTagPolicy {
     async fn send(&self, ctx: &Context, request: &mut Request, next: &[Arc<dyn Policy>]) -> PolicyResult {
         request.insert_header("x-aca-replica", self.replica.clone());
         next[0].send(ctx, request, &next[1..]).await
+    }
+}
+
+/// Marks a request, in the pipeline's context, as a write: the fence applies to it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct WriteRequest;
+
+fn fenced(why: Fenced) -> azure_core::Error {
+    azure_core::Error::new(azure_core::error::ErrorKind::Other, why)
+}
+
+/// The statuses `azure_core`'s retry policy retries.
+fn retried(status: u16) -> bool {
+    matches!(status, 408 | 429 | 500 | 502 | 503 | 504)
+}
+
+/// How long the server asked to wait (`retry-after-ms`, `x-ms-retry-after-ms`, `retry-after` in s).
+fn asked_wait(headers: &azure_core::http::headers::Headers) -> Option<std::time::Duration> {
+    let header = |name: &'static str| {
+        headers
+            .get_optional_str(&HeaderName::from_static(name))
+            .and_then(|v| v.trim().parse::<u64>().ok())
+    };
+    header("x-ms-retry-after-ms")
+        .or_else(|| header("retry-after-ms"))
+        .map(std::time::Duration::from_millis)
+        .or_else(|| header("retry-after").map(std::time::Duration::from_secs))
+}
+
+/// Outside the retry loop: a write is abandoned the moment the fence's window ends, whatever it
+/// is doing (waiting for a retry, the throttle, or an answer).
+#[derive(Debug)]
+pub(crate) struct FenceCallPolicy {
+    pub fence: WriteFence,
+}
+
+#[async_trait]
+impl Policy for FenceCallPolicy {
+    async fn send(&self, ctx: &Context, request: &mut Request, next: &[Arc<dyn Policy>]) -> PolicyResult {
+        if ctx.value::<WriteRequest>().is_none() {
+            return next[0].send(ctx, request, &next[1..]).await;
+        }
+        self.fence.check(std::time::Duration::ZERO).map_err(fenced)?;
+        tokio::select! {
+            biased;
+            _ = self.fence.lost() => Err(fenced(self.fence.check(std::time::Duration::ZERO).err().unwrap_or(Fenced::NotHeld))),
+            result = next[0].send(ctx, request, &next[1..]) => result,
+        }
+    }
+}
+
+/// Inside the retry loop, last before the wire: every attempt of a write is checked against the
+/// fence, and a retry the server asks to delay past the window's end is abandoned at once.
+#[derive(Debug)]
+pub(crate) struct FenceAttemptPolicy {
+    pub fence: WriteFence,
+}
+
+#[async_trait]
+impl Policy for FenceAttemptPolicy {
+    async fn send(&self, ctx: &Context, request: &mut Request, next: &[Arc<dyn Policy>]) -> PolicyResult {
+        if ctx.value::<WriteRequest>().is_none() {
+            return next[0].send(ctx, request, &next[1..]).await;
+        }
+        self.fence.check(std::time::Duration::ZERO).map_err(fenced)?;
+        let response = next[0].send(ctx, request, &next[1..]).await?;
+        if retried(u16::from(response.status()))
+            && let Some(wait) = asked_wait(response.headers())
+        {
+            // `Err` of a kind the retry policy does not retry: the loop ends here.
+            self.fence.check(wait).map_err(fenced)?;
+        }
+        Ok(response)
     }
 }

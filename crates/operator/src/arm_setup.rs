@@ -8,7 +8,11 @@ use aca_reconcile::ExecSettings;
 use crate::cli::ArmArgs;
 
 pub fn client(args: &ArmArgs) -> Result<ArmClient, String> {
-    let config = ArmConfig {
+    ArmClient::new(config(args)).map_err(|e| e.to_string())
+}
+
+pub fn config(args: &ArmArgs) -> ArmConfig {
+    ArmConfig {
         cloud: args.cloud,
         endpoint: args.arm_endpoint.clone(),
         allow_insecure_loopback: args.allow_insecure_loopback,
@@ -17,8 +21,7 @@ pub fn client(args: &ArmArgs) -> Result<ArmClient, String> {
         replica_id: args.replica_id.clone(),
         lro: lro_settings(args),
         ..ArmConfig::default()
-    };
-    ArmClient::new(config).map_err(|e| e.to_string())
+    }
 }
 
 fn is_local(args: &ArmArgs) -> bool {

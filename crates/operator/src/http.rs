@@ -1,5 +1,6 @@
 //! The daemon's own listener: `/metrics` (Prometheus text), `/healthz` (alive), `/readyz` (the
-//! desired state is loaded and every stack had a successful pass recently), and the routes of
+//! desired state is loaded and every stack had a successful pass recently; its `leader` field says
+//! whether this replica may write at this instant, and a follower is ready too), and the routes of
 //! [`crate::status`] (`/status`, `/`).
 
 use std::collections::BTreeMap;
@@ -15,6 +16,7 @@ use axum::routing::get;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
+use crate::leader::Leadership;
 use crate::metrics::Metrics;
 
 /// What `/readyz` decides from.
@@ -22,7 +24,8 @@ use crate::metrics::Metrics;
 pub struct Health {
     /// Stack name → (interval, last successful pass).
     stacks: Mutex<BTreeMap<String, (Duration, Option<Instant>)>>,
-    leader: std::sync::atomic::AtomicBool,
+    /// Read at each request, so `leader` is exactly "writes allowed now", never a stale copy.
+    leadership: std::sync::OnceLock<Leadership>,
 }
 
 impl Health {
@@ -42,8 +45,13 @@ impl Health {
         }
     }
 
-    pub fn set_leader(&self, leader: bool) {
-        self.leader.store(leader, std::sync::atomic::Ordering::Relaxed);
+    pub fn set_leadership(&self, leadership: Leadership) {
+        let _ = self.leadership.set(leadership);
+    }
+
+    /// Whether this replica may write to ARM at this instant.
+    pub fn leader(&self) -> bool {
+        self.leadership.get().is_some_and(Leadership::is_leader)
     }
 
     /// Stacks without a successful pass within three intervals (plus a grace for slow ARM).
@@ -91,6 +99,8 @@ pub async fn serve(
 }
 
 async fn metrics_handler(State(ctx): State<Ctx>) -> impl IntoResponse {
+    // `aca_leader` as of this scrape, not as of the last transition the election reported.
+    ctx.metrics.leader.set(i64::from(ctx.health.leader()));
     (
         [(
             "content-type",
@@ -102,7 +112,7 @@ async fn metrics_handler(State(ctx): State<Ctx>) -> impl IntoResponse {
 
 async fn ready_handler(State(ctx): State<Ctx>) -> impl IntoResponse {
     let stale = ctx.health.stale();
-    let leader = ctx.health.leader.load(std::sync::atomic::Ordering::Relaxed);
+    let leader = ctx.health.leader();
     let body = serde_json::json!({ "ready": stale.is_empty(), "leader": leader, "staleStacks": stale });
     let status = if stale.is_empty() {
         StatusCode::OK

@@ -21,7 +21,7 @@ use crate::arm_setup;
 use crate::cli::RunArgs;
 use crate::contest::Contests;
 use crate::http::{self, Health};
-use crate::leader::{Election, Leadership};
+use crate::leader::Leadership;
 use crate::metrics::Metrics;
 use crate::status::StatusBoard;
 
@@ -56,7 +56,18 @@ pub async fn run(args: &RunArgs) -> ExitCode {
     let Some(state) = super::load(&args.files) else {
         return ExitCode::from(1);
     };
-    let client = match arm_setup::client(&args.arm) {
+    let elected = args.leader_election != crate::cli::LeaderElection::None;
+    let leadership = if elected {
+        Leadership::elected()
+    } else {
+        Leadership::sole()
+    };
+    // The client checks the leadership's fence before every attempt of every write.
+    let config = aca_arm::ArmConfig {
+        fence: Some(leadership.fence()),
+        ..arm_setup::config(&args.arm)
+    };
+    let client = match ArmClient::new(config) {
         Ok(c) => Arc::new(c),
         Err(e) => {
             eprintln!("aca-operator: {e}");
@@ -65,9 +76,13 @@ pub async fn run(args: &RunArgs) -> ExitCode {
     };
     let metrics = Arc::new(Metrics::new());
     let health = Arc::new(Health::default());
+    health.set_leadership(leadership.clone());
     let cancel = CancellationToken::new();
-    let leadership = match start_election(args, metrics.clone(), health.clone(), cancel.clone()) {
-        Ok(l) => l,
+    // Stopped only after the passes drained: the current write finishes under the lease.
+    let stop_election = CancellationToken::new();
+    let (leader_tx, leader_rx) = watch::channel(!elected);
+    let election = match crate::leader::start(args, &leadership, metrics.clone(), leader_tx, stop_election.clone()) {
+        Ok(e) => e,
         Err(e) => {
             eprintln!("aca-operator: {e}");
             return ExitCode::from(1);
@@ -113,52 +128,14 @@ pub async fn run(args: &RunArgs) -> ExitCode {
         cancel: cancel.clone(),
         status,
     };
-    daemon.schedule(rx, shutdown_timeout).await;
+    daemon.schedule(rx, leader_rx, shutdown_timeout).await;
+    stop_election.cancel();
+    if let Some(election) = election {
+        // The release is one bounded request; wait for it so `leader_released` is logged.
+        let _ = tokio::time::timeout(Duration::from_secs(15), election).await;
+    }
     tracing::info!(event = "stopped", "aca-operator stopped");
     ExitCode::SUCCESS
-}
-
-/// Starts the lease election when asked (the same credentials as ARM); otherwise this replica leads.
-fn start_election(
-    args: &RunArgs,
-    metrics: Arc<Metrics>,
-    health: Arc<Health>,
-    cancel: CancellationToken,
-) -> Result<Leadership, String> {
-    let set = move |leader: bool| {
-        metrics.leader.set(i64::from(leader));
-        health.set_leader(leader);
-    };
-    if args.leader_election == crate::cli::LeaderElection::None {
-        set(true);
-        return Ok(Leadership::sole());
-    }
-    let account = args
-        .lease_account
-        .clone()
-        .ok_or("--leader-election blob needs --lease-account")?;
-    let url = aca_arm::ArmClient::lease_url_check(&account, args.arm.allow_insecure_loopback)?;
-    let lease = aca_model::desired::parse_duration(&args.lease_duration)
-        .ok_or_else(|| format!("--lease-duration: `{}` is not a duration", args.lease_duration))?;
-    let settings = aca_arm::AuthSettings::from_env(args.arm.auth);
-    let credential = aca_arm::token_credential(&settings, args.arm.cloud, &url).map_err(|e| e.to_string())?;
-    let replica = args
-        .arm
-        .replica_id
-        .clone()
-        .unwrap_or_else(|| format!("pid-{}", std::process::id()));
-    let election = Election::new(
-        &account,
-        &args.lease_container,
-        lease,
-        &replica,
-        credential,
-        args.arm.ca_cert.as_deref(),
-    )?;
-    let leadership = election.leadership.clone();
-    set(false);
-    tokio::spawn(async move { election.run(cancel, set).await });
-    Ok(leadership)
 }
 
 fn spawn_signal_handler(cancel: CancellationToken) {
@@ -293,6 +270,8 @@ struct Slot {
     held: Option<Held>,
     /// Apps a person keeps changing back.
     contests: Contests,
+    /// Run again as soon as the current pass ends (leadership was gained during an observe-only pass).
+    rerun: bool,
 }
 
 impl Daemon {
@@ -300,7 +279,12 @@ impl Daemon {
         self.interval_override.unwrap_or(stack.interval)
     }
 
-    async fn schedule(&self, mut rx: watch::Receiver<Arc<DesiredState>>, shutdown_timeout: Duration) {
+    async fn schedule(
+        &self,
+        mut rx: watch::Receiver<Arc<DesiredState>>,
+        mut leader_rx: watch::Receiver<bool>,
+        shutdown_timeout: Duration,
+    ) {
         let semaphore = Arc::new(Semaphore::new(self.max_concurrent));
         let mut per_subscription: HashMap<String, Arc<Semaphore>> = HashMap::new();
         let mut slots: HashMap<String, Slot> = HashMap::new();
@@ -366,6 +350,19 @@ impl Daemon {
                         self.sync_slots(&desired, &mut slots);
                     }
                 }
+                changed = leader_rx.changed() => {
+                    if changed.is_ok() && *leader_rx.borrow_and_update() {
+                        // A new leader corrects at once, not at each stack's next interval.
+                        tracing::info!(event = "leader_pass", stacks = slots.len(), "leadership gained: every stack is reconciled now");
+                        for slot in slots.values_mut() {
+                            if slot.running {
+                                slot.rerun = true;
+                            } else {
+                                slot.due = Instant::now();
+                            }
+                        }
+                    }
+                }
                 _ = tokio::time::sleep_until(next_due) => {}
             }
         }
@@ -399,6 +396,7 @@ impl Daemon {
                 failures: 0,
                 held: None,
                 contests: Contests::default(),
+                rerun: false,
             });
         }
         self.health
@@ -450,6 +448,9 @@ impl Daemon {
                 let backoff = interval * 2u32.saturating_pow(slot.failures.min(4));
                 slot.due = Instant::now() + rng.around(backoff.min(Duration::from_secs(600)).max(interval));
             }
+        }
+        if std::mem::take(&mut slot.rerun) {
+            slot.due = Instant::now();
         }
         let now = Instant::now();
         let held = slot.held.as_ref().map(|h| h.reason.clone());
