@@ -69,6 +69,19 @@ async fn apply_without_a_terminal_needs_auto_approve_and_changes_nothing() {
     assert!(writes(&requests(&sim).await).is_empty(), "{}", text(&out));
 }
 
+fn save_plan(sim: &aca_sim::Simulator, file: &std::path::Path, plan_file: &std::path::Path) -> std::process::Output {
+    let (file, plan_file) = (file.to_str().unwrap(), plan_file.to_str().unwrap());
+    operator(sim, &["plan", "-f", file, "--out", plan_file])
+        .output()
+        .unwrap()
+}
+
+fn apply_saved(sim: &aca_sim::Simulator, plan_file: &std::path::Path) -> std::process::Output {
+    operator(sim, &["apply", plan_file.to_str().unwrap(), "--auto-approve"])
+        .output()
+        .unwrap()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_saved_plan_is_refused_after_a_live_change_and_runs_when_nothing_moved() {
     let sim = sim().await;
@@ -76,18 +89,7 @@ async fn a_saved_plan_is_refused_after_a_live_change_and_runs_when_nothing_moved
     let file = dir.join("langfuse.yaml");
     std::fs::write(&file, example("enforce", "30s")).unwrap();
     let plan_file = dir.join("plan.json");
-    let out = operator(
-        &sim,
-        &[
-            "plan",
-            "-f",
-            file.to_str().unwrap(),
-            "--out",
-            plan_file.to_str().unwrap(),
-        ],
-    )
-    .output()
-    .unwrap();
+    let out = save_plan(&sim, &file, &plan_file);
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
     let saved: Value = serde_json::from_str(&std::fs::read_to_string(&plan_file).unwrap()).unwrap();
     assert_eq!(saved["plan"]["schemaVersion"], 1);
@@ -96,9 +98,7 @@ async fn a_saved_plan_is_refused_after_a_live_change_and_runs_when_nothing_moved
     // A person edits Langfuse after the review: the approved plan no longer describes the world.
     person_patch(&sim, "langfuse", json!({"tags": {"edited": "after-review"}})).await;
     let before = writes(&requests(&sim).await).len();
-    let out = operator(&sim, &["apply", plan_file.to_str().unwrap(), "--auto-approve"])
-        .output()
-        .unwrap();
+    let out = apply_saved(&sim, &plan_file);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     let said = text(&out);
     assert!(
@@ -116,22 +116,9 @@ async fn a_saved_plan_is_refused_after_a_live_change_and_runs_when_nothing_moved
     );
 
     // A fresh plan, nothing moves, and it runs.
-    let out = operator(
-        &sim,
-        &[
-            "plan",
-            "-f",
-            file.to_str().unwrap(),
-            "--out",
-            plan_file.to_str().unwrap(),
-        ],
-    )
-    .output()
-    .unwrap();
+    let out = save_plan(&sim, &file, &plan_file);
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
-    let out = operator(&sim, &["apply", plan_file.to_str().unwrap(), "--auto-approve"])
-        .output()
-        .unwrap();
+    let out = apply_saved(&sim, &plan_file);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     let out = operator(&sim, &["plan", "-f", file.to_str().unwrap()])
         .output()
@@ -151,22 +138,9 @@ async fn a_saved_plan_is_refused_when_its_desired_state_file_changed() {
     let file = dir.join("langfuse.yaml");
     std::fs::write(&file, example("enforce", "30s")).unwrap();
     let plan_file = dir.join("plan.json");
-    operator(
-        &sim,
-        &[
-            "plan",
-            "-f",
-            file.to_str().unwrap(),
-            "--out",
-            plan_file.to_str().unwrap(),
-        ],
-    )
-    .output()
-    .unwrap();
+    save_plan(&sim, &file, &plan_file);
     std::fs::write(&file, example("observe", "30s")).unwrap();
-    let out = operator(&sim, &["apply", plan_file.to_str().unwrap(), "--auto-approve"])
-        .output()
-        .unwrap();
+    let out = apply_saved(&sim, &plan_file);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     assert!(text(&out).contains("changed since the plan was made"), "{}", text(&out));
     assert!(writes(&requests(&sim).await).is_empty());
@@ -231,4 +205,44 @@ fn the_readme_simulator_journey_runs_as_written() {
         text(&out)
     );
     assert!(String::from_utf8_lossy(&out.stdout).contains("Plan:"), "{}", text(&out));
+}
+
+/// A value taken from `${env:...}` is as secret as a secret: never in `plan` (text or JSON) or `apply`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn values_from_the_environment_never_appear_in_any_output() {
+    const VALUE: &str = "sk-lf-env-value-3e9d";
+    let sim = sim().await;
+    let dir = scratch("env-secret");
+    let file = dir.join("langfuse.yaml");
+    let yaml = example("enforce", "30s").replace(
+        "            CLICKHOUSE_CLUSTER_ENABLED: \"false\"\n          langfuse-worker:",
+        "            CLICKHOUSE_CLUSTER_ENABLED: \"false\"\n            LANGFUSE_SECRET_FROM_ENV: \"${env:ACA_E2E_LF_SECRET}\"\n          langfuse-worker:",
+    );
+    assert!(yaml.contains("ACA_E2E_LF_SECRET"), "the example changed shape");
+    std::fs::write(&file, yaml).unwrap();
+    let f = file.to_str().unwrap();
+    let mut outputs = Vec::new();
+    for args in [
+        &["plan", "-f", f][..],
+        &["plan", "--output", "json", "-f", f],
+        &["apply", "--auto-approve", "-f", f],
+    ] {
+        let out = operator(&sim, args).env("ACA_E2E_LF_SECRET", VALUE).output().unwrap();
+        outputs.push((args.to_vec(), out));
+    }
+    let (_, plan) = &outputs[0];
+    assert!(
+        String::from_utf8_lossy(&plan.stdout).contains("LANGFUSE_SECRET_FROM_ENV: (absent) -> (sensitive)"),
+        "the drift is shown, masked: {}",
+        text(plan)
+    );
+    for (args, out) in &outputs {
+        assert!(!text(out).contains(VALUE), "{args:?} printed the value: {}", text(out));
+    }
+    assert_eq!(outputs[2].1.status.code(), Some(0), "{}", text(&outputs[2].1));
+    let live = app(&sim, "langfuse").await.to_string();
+    assert!(
+        live.contains(VALUE),
+        "the value did reach the app: the masking hid nothing real"
+    );
 }

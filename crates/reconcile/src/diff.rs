@@ -281,6 +281,7 @@ impl AppDiff<'_> {
             };
             for var in vars {
                 let live_var = lc.env().iter().find(|e| e.name == var.name);
+                let sensitive = matches!(&var.value, EnvValue::Literal(t) if from_environment(t));
                 let (want, have) = match &var.value {
                     EnvValue::SecretRef(s) => (format!("secretRef:{s}"), live_var.map(describe_env)),
                     EnvValue::Literal(t) => match resolver.resolve(t) {
@@ -294,6 +295,17 @@ impl AppDiff<'_> {
                     },
                 };
                 if have.as_deref() != Some(want.as_str()) {
+                    // A value from `${env:...}` is as secret as a secret: neither side is shown.
+                    let (want, have) = if sensitive {
+                        let have = match live_var {
+                            None => ABSENT.to_string(),
+                            Some(l) if l.secret_ref.is_some() => describe_env(l),
+                            Some(_) => "(sensitive, differs)".to_string(),
+                        };
+                        (SENSITIVE.to_string(), Some(have))
+                    } else {
+                        (want, have)
+                    };
                     self.push(
                         self.path(&format!("{base}.{}", var.name)),
                         want,
@@ -546,6 +558,11 @@ impl AppDiff<'_> {
             }
         }
     }
+}
+
+/// Whether a desired value takes anything from the operator's environment (`${env:NAME}`).
+fn from_environment(t: &aca_model::desired::TemplateString) -> bool {
+    t.references().any(|r| matches!(r, Reference::EnvVar(_)))
 }
 
 fn describe_env(e: &aca_model::arm::EnvVar) -> String {

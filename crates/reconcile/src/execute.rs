@@ -129,7 +129,7 @@ impl Executor<'_> {
                 total: steps.len(),
                 step,
             });
-            match self.step(step).await {
+            match self.step_or_stop(index, step).await {
                 Ok(outcome) => {
                     (self.on_event)(&StepEvent::Finished {
                         step,
@@ -144,6 +144,24 @@ impl Executor<'_> {
             }
         }
         (outcomes, None)
+    }
+
+    /// Runs one step; a shutdown request ends it at once, whatever it waits for (replicas, a
+    /// long-running operation, a retry): every step is idempotent, so the next start resumes from
+    /// the live state.
+    async fn step_or_stop(&self, index: usize, step: &Step) -> Result<StepOutcome, ExecError> {
+        let Some(cancel) = self.cancel else {
+            return self.step(step).await;
+        };
+        tokio::select! {
+            biased;
+            r = self.step(step) => r,
+            () = cancel.cancelled() => {
+                tracing::warn!(event = "step_abandoned", stack = %self.stack.name, step = index + 1, kind = step.kind(),
+                    "shutdown during step {}: {step}; the next start resumes from the live state", index + 1);
+                Err(ExecError::Stopped)
+            }
+        }
     }
 
     fn cancelled(&self) -> bool {
