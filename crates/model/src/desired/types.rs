@@ -61,6 +61,10 @@ pub struct StorageSpec {
     pub snapshot_before_migration: bool,
     /// Resource group of the storage account behind the share (for snapshots); defaults to the stack's.
     pub account_resource_group: Option<String>,
+    /// The storage account the environment storage must point at; `None`: as first observed.
+    pub account: Option<String>,
+    /// The file share the environment storage must point at; `None`: as first observed.
+    pub share: Option<String>,
     pub loc: Loc,
 }
 
