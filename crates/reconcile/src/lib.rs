@@ -7,6 +7,7 @@ pub mod diff;
 mod digest;
 pub mod drift;
 pub mod execute;
+pub mod invariants;
 pub mod layout;
 pub mod observe;
 pub mod pass;
@@ -16,8 +17,9 @@ pub mod preflight;
 pub mod resolve;
 
 pub use api::ArmApi;
-pub use diff::{Diff, diff_stack};
+pub use diff::{Diff, diff_stack, diff_stack_with};
 pub use drift::{Drift, Fix, Severity};
+pub use invariants::{Binding, Bindings, Breach, Repair};
 pub use execute::{ExecError, ExecSettings, Executor, StepEvent, StepOutcome, WriteGate};
 pub use observe::{Observed, observe};
 pub use pass::{Action, PassError, PassOptions, PassReport, run_pass};

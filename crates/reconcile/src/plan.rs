@@ -130,7 +130,7 @@ pub struct Plan {
 fn actionable(diff: &Diff, app: &str) -> Vec<Fix> {
     diff.drifts
         .iter()
-        .filter(|d| d.app.as_deref() == Some(app) && d.fix != Fix::None)
+        .filter(|d| d.app.as_deref() == Some(app) && !matches!(d.fix, Fix::None | Fix::Revision))
         .map(|d| d.fix)
         .collect()
 }
