@@ -57,6 +57,9 @@ pub enum Repair {
     Deactivate { revisions: Vec<String> },
     /// Activate the revision (or restart it when it is active with no replica).
     Reactivate { revision: String, restart: bool },
+    /// No revision can run again (the only ones failed to provision): provision a new one from
+    /// the live template.
+    Reprovision,
 }
 
 /// Where an environment storage points: account (or NFS server), share and access mode.
@@ -315,11 +318,12 @@ fn running(stack: &Stack, observed: &Observed, storage: &str, mounters: &[Mounte
     };
     // While an operation runs, a write is refused (409) and may race it: a person looks first.
     let repair = match candidate {
-        Some(r) if !in_progress => Repair::Reactivate {
+        _ if in_progress => Repair::None,
+        Some(r) => Repair::Reactivate {
             revision: rev_name(r),
             restart: r.is_active(),
         },
-        _ => Repair::None,
+        None => Repair::Reprovision,
     };
     let (changed_by, changed_at) = changed(app);
     out.push(Breach {

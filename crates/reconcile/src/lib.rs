@@ -15,6 +15,7 @@ pub mod patch;
 pub mod plan;
 pub mod preflight;
 pub mod resolve;
+mod steplog;
 
 pub use api::ArmApi;
 pub use diff::{Diff, diff_stack, diff_stack_with};
@@ -22,6 +23,6 @@ pub use drift::{Drift, Fix, Severity};
 pub use invariants::{Binding, Bindings, Breach, Repair};
 pub use execute::{ExecError, ExecSettings, Executor, StepEvent, StepOutcome, WriteGate};
 pub use observe::{Observed, observe};
-pub use pass::{Action, PassError, PassOptions, PassReport, run_pass};
+pub use pass::{Action, PassError, PassOptions, PassReport, SharedBindings, run_pass};
 pub use plan::{Plan, Step, plan, plan_rollback, plan_with_holds};
 pub use preflight::{Finding, Level, preflight};

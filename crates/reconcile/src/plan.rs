@@ -22,6 +22,7 @@ use aca_model::desired::{AppSpec, EnvValue, Mode, Reference, SecretSpec, Stack, 
 
 use crate::diff::Diff;
 use crate::drift::Fix;
+use crate::invariants::Repair;
 use crate::layout;
 use crate::observe::Observed;
 
@@ -41,6 +42,23 @@ pub enum Step {
     WaitNoMount { storage: String, apps: Vec<String> },
     /// Wait until the app runs (a ready revision with replicas).
     WaitRunning { app: String },
+    /// Invariant repair: deactivate extra revisions of our own app on an exclusive storage and
+    /// wait until they have no replica.
+    Deactivate {
+        app: String,
+        storage: String,
+        revisions: Vec<String>,
+    },
+    /// Invariant repair: activate (or restart) a stopped singleton's revision, refused while
+    /// another app runs on its storage.
+    Reactivate {
+        app: String,
+        storage: String,
+        revision: String,
+        restart: bool,
+    },
+    /// Invariant repair: provision a new revision from the live template (every revision failed).
+    Reprovision { app: String, storage: String },
     /// Rollback: deactivate the app's revisions on the storage and wait for zero replicas.
     Stop { app: String, storage: String },
     /// Rollback: put the owner's containers back into `app` as a sidecar on the storage, at one
@@ -55,6 +73,9 @@ impl Step {
             | Step::Update { app, .. }
             | Step::WaitRunning { app }
             | Step::Stop { app, .. }
+            | Step::Deactivate { app, .. }
+            | Step::Reactivate { app, .. }
+            | Step::Reprovision { app, .. }
             | Step::RestoreSidecar { app, .. } => Some(app),
             Step::Snapshot { .. } | Step::WaitNoMount { .. } => None,
         }
@@ -70,6 +91,10 @@ impl Step {
             Step::WaitNoMount { .. } => "wait-no-mount",
             Step::WaitRunning { .. } => "wait-running",
             Step::Stop { .. } => "stop",
+            Step::Deactivate { .. } => "deactivate",
+            Step::Reactivate { restart: true, .. } => "restart",
+            Step::Reactivate { .. } => "reactivate",
+            Step::Reprovision { .. } => "reprovision",
             Step::RestoreSidecar { .. } => "restore-sidecar",
         }
     }
@@ -111,6 +136,25 @@ impl fmt::Display for Step {
             Step::Stop { app, storage } => write!(
                 f,
                 "stop apps.{app}: deactivate its revisions on `{storage}` and wait for zero replicas (the app is kept)"
+            ),
+            Step::Deactivate { app, storage, revisions } => write!(
+                f,
+                "deactivate {} of apps.{app} (extra revisions on `{storage}`) and wait for zero replicas",
+                revisions.join(", ")
+            ),
+            Step::Reactivate {
+                app,
+                storage,
+                revision,
+                restart,
+            } => write!(
+                f,
+                "{} revision {revision} of apps.{app} (no replica runs on `{storage}`; refused while another app does)",
+                if *restart { "restart" } else { "activate" }
+            ),
+            Step::Reprovision { app, storage } => write!(
+                f,
+                "provision a new revision of apps.{app} from its live template (every revision failed; refused while another app runs on `{storage}`)"
             ),
             Step::RestoreSidecar { app, from, storage } => write!(
                 f,
@@ -267,7 +311,57 @@ pub fn plan_with_holds(stack: &Stack, observed: &Observed, diff: &Diff, holds: &
             plan.steps.push(Step::WaitRunning { app: spec.key.clone() });
         }
     }
+    plan_repairs(stack, diff, &hold, &mut plan);
     plan
+}
+
+/// Steps that repair invariant breaches of our own apps. Extra revisions go first (nothing else
+/// may start on the storage while they run); a stopped singleton is started last, and not at all
+/// when an update of it already starts a revision.
+fn plan_repairs(stack: &Stack, diff: &Diff, hold: &dyn Fn(&AppSpec) -> Option<String>, plan: &mut Plan) {
+    let mut first = Vec::new();
+    for b in &diff.breaches {
+        let Some(spec) = b.key.as_deref().and_then(|k| stack.app(k)) else {
+            continue;
+        };
+        if b.repair == Repair::None {
+            continue;
+        }
+        if let Some(why) = hold(spec) {
+            plan.held.push(format!(
+                "apps.{} {why}: its `{}` breach is reported, not repaired",
+                spec.key, b.invariant
+            ));
+            continue;
+        }
+        let (app, storage) = (spec.key.clone(), b.storage.clone());
+        let starts = plan.steps.iter().any(|s| {
+            matches!(s, Step::Create { app: a } | Step::Update { app: a, .. } if *a == app)
+        });
+        match &b.repair {
+            Repair::None => {}
+            Repair::Deactivate { revisions } => first.push(Step::Deactivate {
+                app,
+                storage,
+                revisions: revisions.clone(),
+            }),
+            Repair::Reactivate { .. } | Repair::Reprovision if starts => {}
+            Repair::Reactivate { revision, restart } => {
+                plan.steps.push(Step::Reactivate {
+                    app: app.clone(),
+                    storage,
+                    revision: revision.clone(),
+                    restart: *restart,
+                });
+                plan.steps.push(Step::WaitRunning { app });
+            }
+            Repair::Reprovision => {
+                plan.steps.push(Step::Reprovision { app: app.clone(), storage });
+                plan.steps.push(Step::WaitRunning { app });
+            }
+        }
+    }
+    plan.steps.splice(0..0, first);
 }
 
 /// The file share behind an environment storage (SMB: its account and share name).

@@ -299,6 +299,8 @@ impl Daemon {
         let mut slots: HashMap<String, Slot> = HashMap::new();
         let mut joins: JoinSet<(String, PassReport)> = JoinSet::new();
         let mut rng = Jitter::seeded();
+        // Storage bindings as first observed, for the `storage-binding` invariant.
+        let bindings = aca_reconcile::SharedBindings::default();
         let mut desired = rx.borrow_and_update().clone();
         self.sync_slots(&desired, &mut slots);
         loop {
@@ -326,6 +328,7 @@ impl Daemon {
                     holds: slot.contests.holds(now),
                     gate: Some(self.leadership.gate()),
                     now_utc: None,
+                    bindings: Some(bindings.clone()),
                 };
                 joins.spawn(async move {
                     // The subscription's slot first: a busy subscription does not hold global slots.

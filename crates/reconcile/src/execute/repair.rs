@@ -1,0 +1,84 @@
+//! Invariant repairs on revisions: deactivate our own extra revisions, start a stopped singleton
+//! again. Each refuses to start anything while another app runs on the exclusive storage.
+
+use aca_arm::RevisionAction;
+use serde_json::json;
+
+use super::{ExecError, Executor, StepOutcome};
+use crate::observe::app_id;
+use crate::plan::Step;
+
+impl Executor<'_> {
+    pub(super) async fn deactivate(
+        &self,
+        step: &Step,
+        key: &str,
+        storage: &str,
+        revisions: &[String],
+    ) -> Result<StepOutcome, ExecError> {
+        let spec = self.spec(key)?;
+        let id = app_id(self.stack, &spec.name);
+        for name in revisions {
+            self.may_write()?;
+            self.api.revision_action(&id, name, RevisionAction::Deactivate).await?;
+        }
+        self.wait_for(
+            step,
+            &format!("{} of apps.{key} to stop on `{storage}`", revisions.join(", ")),
+            || async {
+                let live = self.api.list_revisions(&id).await?;
+                Ok(!live
+                    .iter()
+                    .any(|r| r.name.as_ref().is_some_and(|n| revisions.contains(n)) && r.may_be_running()))
+            },
+        )
+        .await?;
+        Ok(StepOutcome::Done(format!(
+            "deactivated {} of {}; 0 replicas left on `{storage}`",
+            revisions.join(", "),
+            spec.name
+        )))
+    }
+
+    pub(super) async fn reactivate(&self, key: &str, revision: &str, restart: bool) -> Result<StepOutcome, ExecError> {
+        let spec = self.spec(key)?;
+        self.ensure_exclusive(spec).await?;
+        let action = if restart {
+            RevisionAction::Restart
+        } else {
+            RevisionAction::Activate
+        };
+        self.may_write()?;
+        self.api
+            .revision_action(&app_id(self.stack, &spec.name), revision, action)
+            .await?;
+        Ok(StepOutcome::Done(format!(
+            "{} revision {revision} of {}",
+            if restart { "restarted" } else { "activated" },
+            spec.name
+        )))
+    }
+
+    pub(super) async fn reprovision(&self, key: &str) -> Result<StepOutcome, ExecError> {
+        let spec = self.spec(key)?;
+        if self.fresh(key, spec).await?.is_none() {
+            return Err(ExecError::Other(format!("apps.{key} does not exist")));
+        }
+        self.ensure_exclusive(spec).await?;
+        // A new suffix is the smallest template change: ARM provisions a new revision from the
+        // template it has, everything else unchanged.
+        let secs = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or_default();
+        let suffix = format!("r{:x}", secs & 0xff_ffff);
+        let body = json!({ "properties": { "template": { "revisionSuffix": suffix } } });
+        self.may_write()?;
+        let app = self.api.update_app(&app_id(self.stack, &spec.name), &body).await?;
+        let name = app
+            .properties()
+            .and_then(|p| p.latest_revision_name.clone())
+            .unwrap_or_default();
+        Ok(StepOutcome::Done(format!("provisioned revision {name} of {}", spec.name)))
+    }
+}
