@@ -2,11 +2,9 @@
 //! revision started on the share while another ran there — also when the operator is killed
 //! after each step in turn and started again.
 
-mod common;
-
 use std::time::{Duration, Instant};
 
-use common::*;
+use aca_e2e::*;
 use serde_json::Value;
 
 /// The live state is exactly the target layout of the migration plan.

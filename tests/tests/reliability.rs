@@ -1,11 +1,9 @@
 //! Reliability with the real binary: killed at random moments during the migration (20 seeded
 //! iterations), and a person who keeps changing what the daemon keeps correcting.
 
-mod common;
-
 use std::time::{Duration, Instant};
 
-use common::*;
+use aca_e2e::*;
 use serde_json::json;
 
 /// A deterministic "random" delay for iteration `seed`, in milliseconds.

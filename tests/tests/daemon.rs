@@ -1,10 +1,8 @@
 //! The `run` daemon end to end: the real binary against the simulator over loopback.
 
-mod common;
-
 use std::time::Duration;
 
-use common::*;
+use aca_e2e::*;
 use serde_json::{Value, json};
 
 const T: Duration = Duration::from_secs(30);

@@ -3,13 +3,11 @@
 //! a blob lease. The simulator's request log (each request tagged with its replica) must show writes
 //! from one replica at a time, and none from a replica after it lost the lease.
 
-mod common;
-
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::*;
+use aca_e2e::*;
 use serde_json::{Value, json};
 
 const AZURITE_VERSION: &str = "3.35.0";

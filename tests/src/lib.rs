@@ -1,11 +1,10 @@
-//! Helpers for end-to-end tests: a simulator on loopback, the real `aca-operator` binary, its logs.
-
-#![allow(dead_code)]
+//! The helper the cross-crate end-to-end suites share: a simulator on loopback, the real
+//! `aca-operator` binary (built once per test process), its logs.
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use aca_sim::{SimConfig, Simulator, StartOptions};
@@ -14,7 +13,47 @@ use serde_json::Value;
 pub const TOKEN: &str = "e2e-static-token-5b2d";
 
 pub fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// The workspace's `aca-operator` binary, fresh. A suite in this package cannot name another
+/// package's binary (`CARGO_BIN_EXE_*` covers only its own), and `cargo test -p aca-e2e` alone would not
+/// build it. So the first test of each process runs `cargo test --workspace --no-run` into the target
+/// directory it runs from: a no-op under the README's `cargo test --workspace` (everything is built),
+/// and with the same features, so the binary is not rebuilt back and forth between the two commands.
+/// Concurrent test processes wait on cargo's own lock.
+pub fn operator_binary() -> &'static Path {
+    static BUILT: OnceLock<PathBuf> = OnceLock::new();
+    BUILT.get_or_init(|| workspace_binary("aca-operator"))
+}
+
+/// Builds the workspace (as `cargo test --workspace` does) and returns the path of binary `bin`.
+pub fn workspace_binary(bin: &str) -> PathBuf {
+    // This test runs as <target>/<profile>/deps/<test>-<hash>.
+    let exe = std::env::current_exe().expect("the test's own path");
+    let profile_dir = exe.parent().and_then(Path::parent).expect("<target>/<profile>/deps");
+    let target_dir = profile_dir.parent().expect("<target>");
+    let profile = profile_dir
+        .file_name()
+        .and_then(|n| n.to_str())
+        .expect("a profile name");
+    let profile = if profile == "debug" { "test" } else { profile };
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let out = Command::new(cargo)
+        .args(["test", "--workspace", "--no-run", "--quiet", "--profile", profile])
+        .arg("--target-dir")
+        .arg(target_dir)
+        .current_dir(repo())
+        .output()
+        .expect("cargo runs");
+    assert!(
+        out.status.success(),
+        "cargo test --workspace --no-run failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let binary = profile_dir.join(format!("{bin}{}", std::env::consts::EXE_SUFFIX));
+    assert!(binary.exists(), "{} was not built", binary.display());
+    binary
 }
 
 pub fn fast_sim() -> SimConfig {
@@ -54,7 +93,7 @@ pub fn example(mode: &str, interval: &str) -> String {
 }
 
 pub fn operator(sim: &Simulator, args: &[&str]) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_aca-operator"));
+    let mut cmd = Command::new(operator_binary());
     cmd.args(args)
         .env("ACA_STATIC_TOKEN", TOKEN)
         .env("ACA_ARM_ENDPOINT", &sim.base_url)
