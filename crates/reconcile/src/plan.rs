@@ -208,6 +208,26 @@ pub fn plan_with_holds(stack: &Stack, observed: &Observed, diff: &Diff, holds: &
             continue;
         }
         let owner = layout::owner(stack, storage);
+        // The cutover is one unit: the sidecar goes out only if the dedicated app may come in
+        // (created) in the same plan; a hold on either part holds the whole unit.
+        let owner_held = owner
+            .filter(|o| observed.app(&o.key).is_none() && actionable(diff, &o.key).contains(&Fix::Create))
+            .and_then(|o| hold(o).map(|w| (o, w)));
+        if let Some((o, why)) = owner_held {
+            plan.held.push(format!(
+                "the cutover on `{storage}` (sidecar out of {}, apps.{} in) is one unit and apps.{} {why}: the whole unit waits",
+                intruders
+                    .iter()
+                    .map(|a| format!("apps.{}", a.key))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                o.key,
+                o.key
+            ));
+            handled.extend(intruders.iter().map(|a| a.key.clone()));
+            handled.insert(o.key.clone());
+            continue;
+        }
         if let Some((held, why)) = intruders.iter().find_map(|a| hold(a).map(|w| (a, w))) {
             plan.held.push(format!(
                 "apps.{} mounts exclusive storage `{storage}` but {why}: the cutover waits",

@@ -199,3 +199,41 @@ async fn outside_its_correction_window_drift_is_alerted_but_invariant_breaches_a
     );
     sim.stop().await;
 }
+
+#[tokio::test]
+async fn a_window_that_holds_the_dedicated_app_holds_the_whole_cutover() {
+    let sim = start().await;
+    let api = client(&sim);
+    let mut stack = stack();
+    let window = aca_model::desired::CorrectionWindow::parse("Mon-Fri 09:00-17:00 UTC").unwrap();
+    stack.apps.iter_mut().find(|a| a.key == "clickhouse").unwrap().correction_window = Some(window);
+    let mut opts = options(true);
+    opts.now_utc = Some(time::macros::datetime!(2026-11-28 12:00 UTC));
+    let report = run_pass(&api, &stack, opts, &|_| {}).await;
+    assert!(report.error.is_none(), "{:?}", report.error);
+    assert!(report.plan.steps.is_empty(), "{:#?}", report.plan.steps);
+    assert!(
+        report
+            .plan
+            .held
+            .iter()
+            .any(|h| h.contains("one unit") && h.contains("apps.clickhouse") && h.contains("apps.langfuse")),
+        "{:?}",
+        report.plan.held
+    );
+    let log: Value = get(&sim, "/_sim/requests").await;
+    assert!(
+        log.as_array().unwrap().iter().all(|r| r["kind"] == "read"
+            || r["path"].as_str().unwrap().ends_with("/listSecrets")),
+        "nothing written while the unit is held: {log:#}"
+    );
+
+    // Inside the window the whole unit runs.
+    let mut opts = options(true);
+    opts.now_utc = Some(time::macros::datetime!(2026-11-30 10:00 UTC));
+    let report = run_pass(&api, &stack, opts, &|_| {}).await;
+    let kinds: Vec<&str> = report.plan.steps.iter().map(Step::kind).collect();
+    assert_eq!(kinds, ["snapshot", "update", "wait-no-mount", "create", "wait-running"]);
+    assert!(report.error.is_none(), "{:?}", report.error);
+    sim.stop().await;
+}
