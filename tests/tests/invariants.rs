@@ -160,6 +160,27 @@ async fn a_renamed_clickhouse_app_is_not_started_while_the_old_one_runs() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_stop_intruders_the_old_app_is_stopped_before_the_renamed_one_starts() {
+    let (sim, file) = migrated("inv-stop").await;
+    let renamed = example("enforce", "1s")
+        .replace("name: langfuse-clickhouse", "name: langfuse-ch2")
+        .replace("{ exclusive: true,", "{ exclusive: true, stopIntruders: true,");
+    assert!(renamed.contains("stopIntruders"), "the example's storage line changed");
+    std::fs::write(&file, renamed).unwrap();
+    let op = daemon(&sim, &file);
+    op.wait_event("the stopped intruder", T, |e| {
+        is(e, "step") && e["phase"] == "finished" && e["kind"] == "stop-intruder"
+    })
+    .await;
+    op.wait_event("a clean pass", T, |e| is(e, "pass") && e["drifts"] == 0).await;
+    assert!(running(&revisions(&sim, scenario::CLICKHOUSE_APP).await).is_empty());
+    assert!(app(&sim, scenario::CLICKHOUSE_APP).await["id"].is_string(), "never deleted");
+    assert_eq!(running(&revisions(&sim, "langfuse-ch2").await).len(), 1);
+    no_operator_overlap(&sim).await;
+    sim.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_deactivated_clickhouse_is_not_running_and_is_reactivated() {
     let (sim, file) = migrated("inv-stopped").await;
     let live = running(&revisions(&sim, scenario::CLICKHOUSE_APP).await);

@@ -205,6 +205,11 @@ impl Executor<'_> {
                 app, revision, restart, ..
             } => self.reactivate(app, revision, *restart).await,
             Step::Reprovision { app, .. } => self.reprovision(app).await,
+            Step::StopIntruder {
+                name,
+                storage,
+                revisions,
+            } => self.stop_intruder(step, name, storage, revisions).await,
             Step::RestoreSidecar { app, from, storage } => self.restore_sidecar(app, from, storage).await,
         }
     }

@@ -57,6 +57,8 @@ pub enum Repair {
     Deactivate { revisions: Vec<String> },
     /// Activate the revision (or restart it when it is active with no replica).
     Reactivate { revision: String, restart: bool },
+    /// Deactivate revisions of an app the YAML does not declare (`stopIntruders: true` only).
+    StopIntruder { app: String, revisions: Vec<String> },
     /// No revision can run again (the only ones failed to provision): provision a new one from
     /// the live template.
     Reprovision,
@@ -196,7 +198,8 @@ fn exclusive_storage(
     let is_owner = |m: &Mounter| owner.is_some_and(|o| o.name.eq_ignore_ascii_case(m.name));
     let intruder_runs = mounters.iter().any(|m| !is_owner(m));
     let total: u32 = mounters.iter().map(|m| m.replicas).sum();
-    if total <= 1 {
+    let stop_undeclared = stack.storages[storage].stop_intruders;
+    if total <= 1 && !(stop_undeclared && mounters.iter().any(|m| m.key.is_none())) {
         return intruder_runs;
     }
     // The one allowed to stay: the owner's newest ready revision, else a declared app's revision
@@ -244,6 +247,11 @@ fn exclusive_storage(
         // Our own app's older revision (Multiple mode, or a drain): deactivating it is safe.
         let repair = if is_owner(m) && rightful.is_some_and(|r| is_owner(&mounters[r])) {
             Repair::Deactivate {
+                revisions: vec![rev_name(m.revision)],
+            }
+        } else if m.key.is_none() && stack.storages[storage].stop_intruders {
+            Repair::StopIntruder {
+                app: m.app.name.clone().unwrap_or_else(|| m.name.to_string()),
                 revisions: vec![rev_name(m.revision)],
             }
         } else {

@@ -281,3 +281,30 @@ fn singleton_scale_and_revision_mode_are_owned() {
     );
     assert!(singleton.iter().all(|d| d.severity == Severity::Critical));
 }
+
+#[test]
+fn undeclared_apps_are_stopped_only_when_the_yaml_opts_in() {
+    let mut o = healthy();
+    o.apps.insert("clickhouse".into(), None);
+    o.environment_apps.clear();
+    o.revisions.clear();
+    add_app(&mut o, "ch-old", vec![rev("ch-old--a", Some("data"), 1, true, "Provisioned")]);
+    assert_eq!(breaches(&o), vec![], "alone on the share and not opted in: nothing to say");
+    let opted = load_str(
+        &YAML.replace("{ exclusive: true }", "{ exclusive: true, stopIntruders: true }"),
+        "t.yaml",
+    )
+    .unwrap()
+    .state
+    .stacks
+    .remove(0);
+    let b = evaluate(&opted, &o, &Bindings::new());
+    assert_eq!(b.len(), 1, "{b:#?}");
+    assert_eq!(
+        b[0].repair,
+        Repair::StopIntruder {
+            app: "ch-old".into(),
+            revisions: vec!["ch-old--a".into()]
+        }
+    );
+}

@@ -270,7 +270,15 @@ fn action_for(d: &Drift, report: &PassReport, applied: bool) -> Action {
         return Action::Alerted;
     }
     let Some(app) = d.app.as_deref() else {
-        return Action::Alerted;
+        // An undeclared intruder stopped by a `stop-intruder` step (`stopIntruders: true`).
+        let stopped = d.fix == crate::drift::Fix::Revision
+            && report.error.is_none()
+            && report
+                .plan
+                .steps
+                .iter()
+                .any(|s| matches!(s, crate::plan::Step::StopIntruder { .. }));
+        return if stopped { Action::Corrected } else { Action::Alerted };
     };
     let steps: Vec<usize> = report
         .plan

@@ -49,6 +49,13 @@ pub enum Step {
         storage: String,
         revisions: Vec<String>,
     },
+    /// Invariant repair (`stopIntruders: true`): deactivate revisions of an app the YAML does not
+    /// declare (by its ARM name) and wait until they have no replica. The app is kept.
+    StopIntruder {
+        name: String,
+        storage: String,
+        revisions: Vec<String>,
+    },
     /// Invariant repair: activate (or restart) a stopped singleton's revision, refused while
     /// another app runs on its storage.
     Reactivate {
@@ -77,7 +84,7 @@ impl Step {
             | Step::Reactivate { app, .. }
             | Step::Reprovision { app, .. }
             | Step::RestoreSidecar { app, .. } => Some(app),
-            Step::Snapshot { .. } | Step::WaitNoMount { .. } => None,
+            Step::Snapshot { .. } | Step::WaitNoMount { .. } | Step::StopIntruder { .. } => None,
         }
     }
 
@@ -92,6 +99,7 @@ impl Step {
             Step::WaitRunning { .. } => "wait-running",
             Step::Stop { .. } => "stop",
             Step::Deactivate { .. } => "deactivate",
+            Step::StopIntruder { .. } => "stop-intruder",
             Step::Reactivate { restart: true, .. } => "restart",
             Step::Reactivate { .. } => "reactivate",
             Step::Reprovision { .. } => "reprovision",
@@ -140,6 +148,15 @@ impl fmt::Display for Step {
             Step::Deactivate { app, storage, revisions } => write!(
                 f,
                 "deactivate {} of apps.{app} (extra revisions on `{storage}`) and wait for zero replicas",
+                revisions.join(", ")
+            ),
+            Step::StopIntruder {
+                name,
+                storage,
+                revisions,
+            } => write!(
+                f,
+                "deactivate {} of undeclared app {name} on `{storage}` (stopIntruders: true; the app is kept) and wait for zero replicas",
                 revisions.join(", ")
             ),
             Step::Reactivate {
@@ -341,6 +358,16 @@ pub fn plan_with_holds(stack: &Stack, observed: &Observed, diff: &Diff, holds: &
 fn plan_repairs(stack: &Stack, diff: &Diff, hold: &dyn Fn(&AppSpec) -> Option<String>, plan: &mut Plan) {
     let mut first = Vec::new();
     for b in &diff.breaches {
+        if let Repair::StopIntruder { app, revisions } = &b.repair {
+            if stack.mode == Mode::Enforce {
+                first.push(Step::StopIntruder {
+                    name: app.clone(),
+                    storage: b.storage.clone(),
+                    revisions: revisions.clone(),
+                });
+            }
+            continue;
+        }
         let Some(spec) = b.key.as_deref().and_then(|k| stack.app(k)) else {
             continue;
         };
@@ -359,7 +386,7 @@ fn plan_repairs(stack: &Stack, diff: &Diff, hold: &dyn Fn(&AppSpec) -> Option<St
             matches!(s, Step::Create { app: a } | Step::Update { app: a, .. } if *a == app)
         });
         match &b.repair {
-            Repair::None => {}
+            Repair::None | Repair::StopIntruder { .. } => {}
             Repair::Deactivate { revisions } => first.push(Step::Deactivate {
                 app,
                 storage,

@@ -17,14 +17,35 @@ impl Executor<'_> {
         revisions: &[String],
     ) -> Result<StepOutcome, ExecError> {
         let spec = self.spec(key)?;
-        let id = app_id(self.stack, &spec.name);
+        self.deactivate_named(step, &spec.name, storage, revisions).await
+    }
+
+    /// An undeclared app's revisions (`stopIntruders: true`): deactivated, the app kept.
+    pub(super) async fn stop_intruder(
+        &self,
+        step: &Step,
+        name: &str,
+        storage: &str,
+        revisions: &[String],
+    ) -> Result<StepOutcome, ExecError> {
+        self.deactivate_named(step, name, storage, revisions).await
+    }
+
+    async fn deactivate_named(
+        &self,
+        step: &Step,
+        name: &str,
+        storage: &str,
+        revisions: &[String],
+    ) -> Result<StepOutcome, ExecError> {
+        let id = app_id(self.stack, name);
         for name in revisions {
             self.may_write()?;
             self.api.revision_action(&id, name, RevisionAction::Deactivate).await?;
         }
         self.wait_for(
             step,
-            &format!("{} of apps.{key} to stop on `{storage}`", revisions.join(", ")),
+            &format!("{} of {name} to stop on `{storage}`", revisions.join(", ")),
             || async {
                 let live = self.api.list_revisions(&id).await?;
                 Ok(!live
@@ -34,9 +55,8 @@ impl Executor<'_> {
         )
         .await?;
         Ok(StepOutcome::Done(format!(
-            "deactivated {} of {}; 0 replicas left on `{storage}`",
-            revisions.join(", "),
-            spec.name
+            "deactivated {} of {name}; 0 replicas left on `{storage}`",
+            revisions.join(", ")
         )))
     }
 
