@@ -78,7 +78,10 @@ fn running(revs: &[Value]) -> Vec<String> {
 
 async fn no_operator_overlap(sim: &Simulator) {
     let bad = overlap_started_by_operator(sim, scenario::STORAGE).await;
-    assert!(bad.is_empty(), "the operator started a revision on the share while another ran: {bad:?}");
+    assert!(
+        bad.is_empty(),
+        "the operator started a revision on the share while another ran: {bad:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -90,7 +93,11 @@ async fn a_second_app_on_the_share_is_a_critical_alert_and_is_never_touched() {
         copy.as_object_mut().unwrap().remove(k);
     }
     let r = reqwest::Client::new()
-        .put(format!("{}/_sim/state{}?by=bob@contoso.com", sim.base_url, app_path("ch-portal")))
+        .put(format!(
+            "{}/_sim/state{}?by=bob@contoso.com",
+            sim.base_url,
+            app_path("ch-portal")
+        ))
         .json(&copy)
         .send()
         .await
@@ -100,8 +107,14 @@ async fn a_second_app_on_the_share_is_a_critical_alert_and_is_never_touched() {
 
     let (code, text) = plan(&sim, &file);
     assert_eq!(code, Some(2), "{text}");
-    assert!(text.contains("exclusive-storage") && text.contains("ch-portal--"), "{text}");
-    assert!(text.contains("an undeclared app") && text.contains("bob@contoso.com"), "{text}");
+    assert!(
+        text.contains("exclusive-storage") && text.contains("ch-portal--"),
+        "{text}"
+    );
+    assert!(
+        text.contains("an undeclared app") && text.contains("bob@contoso.com"),
+        "{text}"
+    );
 
     let before = requests(&sim).await.len();
     let op = daemon(&sim, &file);
@@ -112,12 +125,18 @@ async fn a_second_app_on_the_share_is_a_critical_alert_and_is_never_touched() {
         .await;
     assert_eq!(found["level"], "ERROR");
     assert_eq!(found["severity"], "critical");
-    assert!(found["changed_by"].as_str().unwrap().contains("bob@contoso.com"), "{found}");
+    assert!(
+        found["changed_by"].as_str().unwrap().contains("bob@contoso.com"),
+        "{found}"
+    );
     let id = found["drift_id"].clone();
     let outcome = op
         .wait_event("its outcome", T, |e| is(e, "drift") && e["drift_id"] == id)
         .await;
-    assert_eq!(outcome["action"], "alerted", "an undeclared app is never stopped by default");
+    assert_eq!(
+        outcome["action"], "alerted",
+        "an undeclared app is never stopped by default"
+    );
     op.wait_events("two more passes", 2, T, |e| is(e, "pass")).await;
     let log: Vec<Value> = requests(&sim).await.split_off(before);
     let touched: Vec<Value> = writes(&log)
@@ -172,9 +191,13 @@ async fn with_stop_intruders_the_old_app_is_stopped_before_the_renamed_one_start
         is(e, "step") && e["phase"] == "finished" && e["kind"] == "stop-intruder"
     })
     .await;
-    op.wait_event("a clean pass", T, |e| is(e, "pass") && e["drifts"] == 0).await;
+    op.wait_event("a clean pass", T, |e| is(e, "pass") && e["drifts"] == 0)
+        .await;
     assert!(running(&revisions(&sim, scenario::CLICKHOUSE_APP).await).is_empty());
-    assert!(app(&sim, scenario::CLICKHOUSE_APP).await["id"].is_string(), "never deleted");
+    assert!(
+        app(&sim, scenario::CLICKHOUSE_APP).await["id"].is_string(),
+        "never deleted"
+    );
     assert_eq!(running(&revisions(&sim, "langfuse-ch2").await).len(), 1);
     no_operator_overlap(&sim).await;
     sim.stop().await;
@@ -187,7 +210,11 @@ async fn a_deactivated_clickhouse_is_not_running_and_is_reactivated() {
     assert_eq!(live.len(), 1);
     arm_post(
         &sim,
-        &format!("{}/revisions/{}/deactivate", app_path(scenario::CLICKHOUSE_APP), live[0]),
+        &format!(
+            "{}/revisions/{}/deactivate",
+            app_path(scenario::CLICKHOUSE_APP),
+            live[0]
+        ),
     )
     .await;
     tokio::time::sleep(Duration::from_millis(400)).await;
@@ -199,7 +226,9 @@ async fn a_deactivated_clickhouse_is_not_running_and_is_reactivated() {
 
     let op = daemon(&sim, &file);
     let found = op
-        .wait_event("the not-running alert", T, |e| is(e, "drift_found") && e["invariant"] == "running")
+        .wait_event("the not-running alert", T, |e| {
+            is(e, "drift_found") && e["invariant"] == "running"
+        })
         .await;
     assert_eq!(found["level"], "ERROR");
     let id = found["drift_id"].clone();
@@ -208,12 +237,16 @@ async fn a_deactivated_clickhouse_is_not_running_and_is_reactivated() {
             is(e, "step") && e["phase"] == "finished" && e["kind"] == "reactivate"
         })
         .await;
-    assert!(step["message"].as_str().unwrap_or_default().contains(&live[0]), "{step}");
+    assert!(
+        step["message"].as_str().unwrap_or_default().contains(&live[0]),
+        "{step}"
+    );
     let outcome = op
         .wait_event("its outcome", T, |e| is(e, "drift") && e["drift_id"] == id)
         .await;
     assert_eq!(outcome["action"], "corrected");
-    op.wait_event("a clean pass", T, |e| is(e, "pass") && e["drifts"] == 0).await;
+    op.wait_event("a clean pass", T, |e| is(e, "pass") && e["drifts"] == 0)
+        .await;
     assert_eq!(running(&revisions(&sim, scenario::CLICKHOUSE_APP).await), live);
     no_operator_overlap(&sim).await;
     sim.stop().await;
@@ -235,7 +268,10 @@ async fn multiple_revision_mode_is_put_back_and_the_extra_revision_stopped() {
 
     let (code, text) = plan(&sim, &file);
     assert_eq!(code, Some(2), "{text}");
-    assert!(text.contains("activeRevisionsMode") && text.contains("exclusive-storage"), "{text}");
+    assert!(
+        text.contains("activeRevisionsMode") && text.contains("exclusive-storage"),
+        "{text}"
+    );
 
     let op = daemon(&sim, &file);
     op.wait_event("the mode alert", T, |e| {
@@ -246,11 +282,16 @@ async fn multiple_revision_mode_is_put_back_and_the_extra_revision_stopped() {
         is(e, "step") && e["phase"] == "finished" && e["kind"] == "deactivate"
     })
     .await;
-    op.wait_event("a clean pass", T, |e| is(e, "pass") && e["drifts"] == 0).await;
+    op.wait_event("a clean pass", T, |e| is(e, "pass") && e["drifts"] == 0)
+        .await;
     let live = app(&sim, scenario::CLICKHOUSE_APP).await;
     assert_eq!(live["properties"]["configuration"]["activeRevisionsMode"], "Single");
     let now = running(&revisions(&sim, scenario::CLICKHOUSE_APP).await);
-    assert_eq!(now, [format!("{}--manual1", scenario::CLICKHOUSE_APP)], "the newest stays");
+    assert_eq!(
+        now,
+        [format!("{}--manual1", scenario::CLICKHOUSE_APP)],
+        "the newest stays"
+    );
     no_operator_overlap(&sim).await;
     sim.stop().await;
 }
@@ -259,7 +300,8 @@ async fn multiple_revision_mode_is_put_back_and_the_extra_revision_stopped() {
 async fn a_rejected_recreate_update_reactivates_the_revision_it_stopped() {
     let (sim, file) = migrated("inv-rejected").await;
     let op = daemon(&sim, &file);
-    op.wait_event("a clean pass", T, |e| is(e, "pass") && e["drifts"] == 0).await;
+    op.wait_event("a clean pass", T, |e| is(e, "pass") && e["drifts"] == 0)
+        .await;
     admin(
         &sim,
         reqwest::Method::POST,
@@ -276,7 +318,10 @@ async fn a_rejected_recreate_update_reactivates_the_revision_it_stopped() {
     let rejected = op
         .wait_event("the rejected recreate", T, |e| is(e, "recreate_rejected"))
         .await;
-    assert!(!rejected["reactivated"].as_str().unwrap_or_default().is_empty(), "{rejected}");
+    assert!(
+        !rejected["reactivated"].as_str().unwrap_or_default().is_empty(),
+        "{rejected}"
+    );
     // The failure is reported after the reactivation, and ClickHouse runs again (the daemon then
     // holds the stack: a refused write is not retried until something changes).
     let events = op.events();
@@ -299,7 +344,8 @@ async fn a_storage_made_read_only_or_repointed_is_critical() {
     let (sim, file) = migrated("inv-storage").await;
     let storage = format!("{}/storages/{}", scenario::environment_id(), scenario::STORAGE);
     let op = daemon(&sim, &file);
-    op.wait_event("a clean pass", T, |e| is(e, "pass") && e["drifts"] == 0).await;
+    op.wait_event("a clean pass", T, |e| is(e, "pass") && e["drifts"] == 0)
+        .await;
 
     // Re-pointed to another share: only the first-observed binding says it moved.
     let patch = |body: Value| {
@@ -315,14 +361,23 @@ async fn a_storage_made_read_only_or_repointed_is_critical() {
             is(e, "drift_found") && e["invariant"] == "storage-binding"
         })
         .await;
-    assert!(found["note"].as_str().unwrap().contains("share other-share (expected clickhouse)"), "{found}");
+    assert!(
+        found["note"]
+            .as_str()
+            .unwrap()
+            .contains("share other-share (expected clickhouse)"),
+        "{found}"
+    );
     assert_eq!(found["level"], "ERROR");
 
     // Read-only is a breach even for a single `plan`, with no earlier observation.
     patch(json!({"properties": {"azureFile": {"shareName": scenario::SHARE, "accessMode": "ReadOnly"}}})).await;
     let (code, text) = plan(&sim, &file);
     assert_eq!(code, Some(2), "{text}");
-    assert!(text.contains("storage-binding") && text.contains("access mode ReadOnly"), "{text}");
+    assert!(
+        text.contains("storage-binding") && text.contains("access mode ReadOnly"),
+        "{text}"
+    );
     sim.stop().await;
 }
 
@@ -330,7 +385,8 @@ async fn a_storage_made_read_only_or_repointed_is_critical() {
 async fn a_hanging_correction_is_alerted_before_it_starts_and_sigterm_keeps_the_alert() {
     let (sim, file) = migrated("inv-hang").await;
     let mut op = daemon(&sim, &file);
-    op.wait_event("a clean pass", T, |e| is(e, "pass") && e["drifts"] == 0).await;
+    op.wait_event("a clean pass", T, |e| is(e, "pass") && e["drifts"] == 0)
+        .await;
     admin(
         &sim,
         reqwest::Method::POST,
@@ -356,7 +412,10 @@ async fn a_hanging_correction_is_alerted_before_it_starts_and_sigterm_keeps_the_
         .iter()
         .position(|e| is(e, "drift_found") && field(e) == "apps.clickhouse.template.scale.maxReplicas")
         .expect("the drift was logged although its correction never ended");
-    let started = events.iter().position(|e| is(e, "step") && e["phase"] == "started").unwrap();
+    let started = events
+        .iter()
+        .position(|e| is(e, "step") && e["phase"] == "started")
+        .unwrap();
     assert!(found < started, "alerted before acting");
     assert_eq!(events[found]["severity"], "critical");
     sim.stop().await;

@@ -260,7 +260,10 @@ impl Executor<'_> {
                 let declared = self.stack.apps.iter().any(|a| a.name.eq_ignore_ascii_case(name));
                 let mounted = layout::mounts(app, storage) || self.observed.revisions.contains_key(name);
                 if !declared && mounted {
-                    others.push((app.name.clone().unwrap_or_else(|| name.clone()), format!("undeclared app {name}")));
+                    others.push((
+                        app.name.clone().unwrap_or_else(|| name.clone()),
+                        format!("undeclared app {name}"),
+                    ));
                 }
             }
             for (name, label) in others {
@@ -387,23 +390,6 @@ impl Executor<'_> {
             }
         }
         Ok(StepOutcome::Done(done))
-    }
-
-    /// A recreate update that failed leaves nothing stopped: the revisions it deactivated are
-    /// activated again before the failure is reported (not while the operation may still run).
-    async fn restore_stopped(&self, id: &aca_model::arm::ResourceId, stopped: &[String], e: ArmError) -> ExecError {
-        if stopped.is_empty() || matches!(e, ArmError::OperationTimedOut { .. }) {
-            return e.into();
-        }
-        let mut restored = Vec::new();
-        for name in stopped {
-            if self.may_write().is_ok() && self.api.revision_action(id, name, RevisionAction::Activate).await.is_ok() {
-                restored.push(name.clone());
-            }
-        }
-        tracing::warn!(event = "recreate_rejected", app = %id.name(), reactivated = %restored.join(","), error = %e,
-            "the update was refused after its revisions were stopped; they were activated again");
-        e.into()
     }
 
     async fn stop(&self, step: &Step, key: &str, storage: &str) -> Result<StepOutcome, ExecError> {

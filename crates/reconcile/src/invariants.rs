@@ -361,10 +361,7 @@ fn storage_binding(stack: &Stack, observed: &Observed, storage: &str, baseline: 
     };
     let spec = &stack.storages[storage];
     let first = baseline.get(&binding_key(stack, storage));
-    let want_account = spec
-        .account
-        .clone()
-        .or_else(|| first.and_then(|b| b.account.clone()));
+    let want_account = spec.account.clone().or_else(|| first.and_then(|b| b.account.clone()));
     let want_share = spec.share.clone().or_else(|| first.and_then(|b| b.share.clone()));
     let same = |want: &Option<String>, have: &Option<String>| match (want, have) {
         (Some(w), Some(h)) => w.eq_ignore_ascii_case(h),

@@ -44,7 +44,10 @@ fn app(name: &str, latest_ready: &str, state: &str) -> ContainerApp {
 }
 
 fn rev(name: &str, storage: Option<&str>, replicas: u32, active: bool, state: &str) -> Revision {
-    let volumes: Vec<Value> = storage.map(|s| json!({"name": "d", "storageName": s})).into_iter().collect();
+    let volumes: Vec<Value> = storage
+        .map(|s| json!({"name": "d", "storageName": s}))
+        .into_iter()
+        .collect();
     serde_json::from_value(json!({
         "name": name,
         "properties": {"active": active, "replicas": replicas, "provisioningState": state,
@@ -94,7 +97,11 @@ fn the_target_layout_breaks_nothing() {
 #[test]
 fn an_undeclared_app_running_on_the_share_is_a_critical_breach_naming_it() {
     let mut o = healthy();
-    add_app(&mut o, "ch-old", vec![rev("ch-old--a", Some("data"), 1, true, "Provisioned")]);
+    add_app(
+        &mut o,
+        "ch-old",
+        vec![rev("ch-old--a", Some("data"), 1, true, "Provisioned")],
+    );
     let b = breaches(&o);
     assert_eq!(b.len(), 1, "{b:#?}");
     assert_eq!(b[0].invariant, EXCLUSIVE_STORAGE);
@@ -103,7 +110,11 @@ fn an_undeclared_app_running_on_the_share_is_a_critical_breach_naming_it() {
     assert_eq!(b[0].revision.as_deref(), Some("ch-old--a"));
     assert_eq!(b[0].replicas, 1);
     assert_eq!(b[0].changed_by.as_deref(), Some("someone@example.com (User)"));
-    assert_eq!(b[0].repair, Repair::None, "an undeclared app is never touched by default");
+    assert_eq!(
+        b[0].repair,
+        Repair::None,
+        "an undeclared app is never touched by default"
+    );
     assert!(b[0].what.contains("an undeclared app"), "{}", b[0].what);
     let d = b[0].to_drift();
     assert_eq!(d.severity, Severity::Critical);
@@ -113,7 +124,11 @@ fn an_undeclared_app_running_on_the_share_is_a_critical_breach_naming_it() {
 #[test]
 fn an_intruder_with_zero_replicas_is_not_a_breach() {
     let mut o = healthy();
-    add_app(&mut o, "ch-old", vec![rev("ch-old--a", Some("data"), 0, false, "Deprovisioned")]);
+    add_app(
+        &mut o,
+        "ch-old",
+        vec![rev("ch-old--a", Some("data"), 0, false, "Deprovisioned")],
+    );
     assert_eq!(breaches(&o), vec![]);
 }
 
@@ -130,7 +145,11 @@ fn a_revision_draining_during_single_mode_overlap_is_a_breach_repaired_by_deacti
     );
     let b = breaches(&o);
     assert_eq!(b.len(), 1, "{b:#?}");
-    assert_eq!(b[0].revision.as_deref(), Some("ch--0"), "the newest ready revision stays");
+    assert_eq!(
+        b[0].revision.as_deref(),
+        Some("ch--0"),
+        "the newest ready revision stays"
+    );
     assert_eq!(
         b[0].repair,
         Repair::Deactivate {
@@ -164,10 +183,30 @@ fn the_sidecar_alone_before_the_cutover_breaks_nothing() {
 #[test]
 fn a_stopped_singleton_is_not_running_with_the_reason_seen() {
     let cases = [
-        ("Succeeded", rev("ch--1", Some("data"), 0, false, "Deprovisioned"), "deactivated", true),
-        ("InProgress", rev("ch--1", Some("data"), 0, false, "Deprovisioned"), "operation stuck", false),
-        ("Failed", rev("ch--1", Some("data"), 0, false, "Deprovisioned"), "update rejected", true),
-        ("Succeeded", rev("ch--1", Some("data"), 0, true, "Provisioned"), "no replicas", true),
+        (
+            "Succeeded",
+            rev("ch--1", Some("data"), 0, false, "Deprovisioned"),
+            "deactivated",
+            true,
+        ),
+        (
+            "InProgress",
+            rev("ch--1", Some("data"), 0, false, "Deprovisioned"),
+            "operation stuck",
+            false,
+        ),
+        (
+            "Failed",
+            rev("ch--1", Some("data"), 0, false, "Deprovisioned"),
+            "update rejected",
+            true,
+        ),
+        (
+            "Succeeded",
+            rev("ch--1", Some("data"), 0, true, "Provisioned"),
+            "no replicas",
+            true,
+        ),
     ];
     for (app_state, r, reason, repaired) in cases {
         let mut o = healthy();
@@ -214,8 +253,16 @@ fn a_stopped_singleton_is_not_started_while_an_intruder_runs() {
     let mut o = healthy();
     o.revisions
         .insert("ch".into(), vec![rev("ch--1", Some("data"), 0, false, "Deprovisioned")]);
-    add_app(&mut o, "ch-old", vec![rev("ch-old--a", Some("data"), 1, true, "Provisioned")]);
-    assert_eq!(breaches(&o), vec![], "one process on the share: no running breach either");
+    add_app(
+        &mut o,
+        "ch-old",
+        vec![rev("ch-old--a", Some("data"), 1, true, "Provisioned")],
+    );
+    assert_eq!(
+        breaches(&o),
+        vec![],
+        "one process on the share: no running breach either"
+    );
 }
 
 #[test]
@@ -266,11 +313,7 @@ fn singleton_scale_and_revision_mode_are_owned() {
     o.apps.insert("clickhouse".into(), Some(ch.clone()));
     o.environment_apps.insert("ch".into(), ch);
     let diff = crate::diff_stack(&s, &o);
-    let singleton: Vec<&Drift> = diff
-        .drifts
-        .iter()
-        .filter(|d| d.invariant == Some(SINGLETON))
-        .collect();
+    let singleton: Vec<&Drift> = diff.drifts.iter().filter(|d| d.invariant == Some(SINGLETON)).collect();
     let paths: Vec<&str> = singleton.iter().map(|d| d.path.as_str()).collect();
     assert_eq!(
         paths,
@@ -288,8 +331,16 @@ fn undeclared_apps_are_stopped_only_when_the_yaml_opts_in() {
     o.apps.insert("clickhouse".into(), None);
     o.environment_apps.clear();
     o.revisions.clear();
-    add_app(&mut o, "ch-old", vec![rev("ch-old--a", Some("data"), 1, true, "Provisioned")]);
-    assert_eq!(breaches(&o), vec![], "alone on the share and not opted in: nothing to say");
+    add_app(
+        &mut o,
+        "ch-old",
+        vec![rev("ch-old--a", Some("data"), 1, true, "Provisioned")],
+    );
+    assert_eq!(
+        breaches(&o),
+        vec![],
+        "alone on the share and not opted in: nothing to say"
+    );
     let opted = load_str(
         &YAML.replace("{ exclusive: true }", "{ exclusive: true, stopIntruders: true }"),
         "t.yaml",

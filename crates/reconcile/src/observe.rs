@@ -163,7 +163,10 @@ async fn observe_environment(
             (key, api.list_revisions(&id).await)
         })
         .collect();
-    let results: Vec<_> = stream::iter(reads).buffer_unordered(OBSERVE_CONCURRENCY).collect().await;
+    let results: Vec<_> = stream::iter(reads)
+        .buffer_unordered(OBSERVE_CONCURRENCY)
+        .collect()
+        .await;
     for (name, revisions) in results {
         match revisions {
             Ok(r) => {

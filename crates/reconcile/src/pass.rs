@@ -9,9 +9,9 @@ use tokio::time::Instant;
 
 use crate::api::ArmApi;
 use crate::diff::{Diff, diff_stack_with};
-use crate::invariants::{Bindings, remember_bindings};
 use crate::drift::{Drift, Severity};
 use crate::execute::{ExecError, ExecSettings, Executor, StepEvent, StepOutcome};
+use crate::invariants::{Bindings, remember_bindings};
 use crate::observe::{Observed, observe};
 use crate::plan::{Plan, plan_with_holds};
 use crate::preflight::{Finding, Level, preflight};

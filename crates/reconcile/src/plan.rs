@@ -22,9 +22,11 @@ use aca_model::desired::{AppSpec, EnvValue, Mode, Reference, SecretSpec, Stack, 
 
 use crate::diff::Diff;
 use crate::drift::Fix;
-use crate::invariants::Repair;
 use crate::layout;
 use crate::observe::Observed;
+
+mod repairs;
+use repairs::plan_repairs;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Step {
@@ -145,7 +147,11 @@ impl fmt::Display for Step {
                 f,
                 "stop apps.{app}: deactivate its revisions on `{storage}` and wait for zero replicas (the app is kept)"
             ),
-            Step::Deactivate { app, storage, revisions } => write!(
+            Step::Deactivate {
+                app,
+                storage,
+                revisions,
+            } => write!(
                 f,
                 "deactivate {} of apps.{app} (extra revisions on `{storage}`) and wait for zero replicas",
                 revisions.join(", ")
@@ -350,65 +356,6 @@ pub fn plan_with_holds(stack: &Stack, observed: &Observed, diff: &Diff, holds: &
     }
     plan_repairs(stack, diff, &hold, &mut plan);
     plan
-}
-
-/// Steps that repair invariant breaches of our own apps. Extra revisions go first (nothing else
-/// may start on the storage while they run); a stopped singleton is started last, and not at all
-/// when an update of it already starts a revision.
-fn plan_repairs(stack: &Stack, diff: &Diff, hold: &dyn Fn(&AppSpec) -> Option<String>, plan: &mut Plan) {
-    let mut first = Vec::new();
-    for b in &diff.breaches {
-        if let Repair::StopIntruder { app, revisions } = &b.repair {
-            if stack.mode == Mode::Enforce {
-                first.push(Step::StopIntruder {
-                    name: app.clone(),
-                    storage: b.storage.clone(),
-                    revisions: revisions.clone(),
-                });
-            }
-            continue;
-        }
-        let Some(spec) = b.key.as_deref().and_then(|k| stack.app(k)) else {
-            continue;
-        };
-        if b.repair == Repair::None {
-            continue;
-        }
-        if let Some(why) = hold(spec) {
-            plan.held.push(format!(
-                "apps.{} {why}: its `{}` breach is reported, not repaired",
-                spec.key, b.invariant
-            ));
-            continue;
-        }
-        let (app, storage) = (spec.key.clone(), b.storage.clone());
-        let starts = plan.steps.iter().any(|s| {
-            matches!(s, Step::Create { app: a } | Step::Update { app: a, .. } if *a == app)
-        });
-        match &b.repair {
-            Repair::None | Repair::StopIntruder { .. } => {}
-            Repair::Deactivate { revisions } => first.push(Step::Deactivate {
-                app,
-                storage,
-                revisions: revisions.clone(),
-            }),
-            Repair::Reactivate { .. } | Repair::Reprovision if starts => {}
-            Repair::Reactivate { revision, restart } => {
-                plan.steps.push(Step::Reactivate {
-                    app: app.clone(),
-                    storage,
-                    revision: revision.clone(),
-                    restart: *restart,
-                });
-                plan.steps.push(Step::WaitRunning { app });
-            }
-            Repair::Reprovision => {
-                plan.steps.push(Step::Reprovision { app: app.clone(), storage });
-                plan.steps.push(Step::WaitRunning { app });
-            }
-        }
-    }
-    plan.steps.splice(0..0, first);
 }
 
 /// The file share behind an environment storage (SMB: its account and share name).

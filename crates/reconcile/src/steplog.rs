@@ -45,15 +45,30 @@ impl<'a> StepLog<'a> {
         match e {
             StepEvent::Started { index, total, step } => {
                 *clock = (now, now);
-                tracing::info!(event = "step", phase = "started", stack, index = index + 1, total, kind = step.kind(),
-                    app = step.app().unwrap_or("-"), "{step}");
+                tracing::info!(
+                    event = "step",
+                    phase = "started",
+                    stack,
+                    index = index + 1,
+                    total,
+                    kind = step.kind(),
+                    app = step.app().unwrap_or("-"),
+                    "{step}"
+                );
             }
             StepEvent::Waiting { step, detail } => {
                 if now.duration_since(clock.1) >= PROGRESS_EVERY {
                     clock.1 = now;
                     let waited_s = now.duration_since(clock.0).as_secs();
-                    tracing::info!(event = "step", phase = "waiting", stack, kind = step.kind(),
-                        app = step.app().unwrap_or("-"), waited_s, "{detail} ({waited_s}s so far)");
+                    tracing::info!(
+                        event = "step",
+                        phase = "waiting",
+                        stack,
+                        kind = step.kind(),
+                        app = step.app().unwrap_or("-"),
+                        waited_s,
+                        "{detail} ({waited_s}s so far)"
+                    );
                 }
             }
             StepEvent::Finished { step, outcome } => {
@@ -62,8 +77,16 @@ impl<'a> StepLog<'a> {
                     StepOutcome::Done(t) => ("done", t),
                     StepOutcome::Skipped(t) => ("skipped", t),
                 };
-                tracing::info!(event = "step", phase = "finished", stack, kind = step.kind(),
-                    app = step.app().unwrap_or("-"), result, elapsed_ms, "{text}");
+                tracing::info!(
+                    event = "step",
+                    phase = "finished",
+                    stack,
+                    kind = step.kind(),
+                    app = step.app().unwrap_or("-"),
+                    result,
+                    elapsed_ms,
+                    "{text}"
+                );
             }
             StepEvent::Failed { step, error } => {
                 let elapsed_ms = now.duration_since(clock.0).as_millis() as u64;

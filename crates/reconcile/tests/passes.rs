@@ -206,7 +206,12 @@ async fn a_window_that_holds_the_dedicated_app_holds_the_whole_cutover() {
     let api = client(&sim);
     let mut stack = stack();
     let window = aca_model::desired::CorrectionWindow::parse("Mon-Fri 09:00-17:00 UTC").unwrap();
-    stack.apps.iter_mut().find(|a| a.key == "clickhouse").unwrap().correction_window = Some(window);
+    stack
+        .apps
+        .iter_mut()
+        .find(|a| a.key == "clickhouse")
+        .unwrap()
+        .correction_window = Some(window);
     let mut opts = options(true);
     opts.now_utc = Some(time::macros::datetime!(2026-11-28 12:00 UTC));
     let report = run_pass(&api, &stack, opts, &|_| {}).await;
@@ -223,8 +228,10 @@ async fn a_window_that_holds_the_dedicated_app_holds_the_whole_cutover() {
     );
     let log: Value = get(&sim, "/_sim/requests").await;
     assert!(
-        log.as_array().unwrap().iter().all(|r| r["kind"] == "read"
-            || r["path"].as_str().unwrap().ends_with("/listSecrets")),
+        log.as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["kind"] == "read" || r["path"].as_str().unwrap().ends_with("/listSecrets")),
         "nothing written while the unit is held: {log:#}"
     );
 

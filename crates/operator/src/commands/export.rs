@@ -244,7 +244,10 @@ mod tests {
     #[test]
     fn several_replicas_or_several_apps_on_a_storage_are_refused() {
         let e = exclusive_owners(&[("ch".into(), app(3, "data"))]).unwrap_err();
-        assert!(e.contains("ch (up to 3 replicas)") && e.contains("two revisions"), "{e}");
+        assert!(
+            e.contains("ch (up to 3 replicas)") && e.contains("two revisions"),
+            "{e}"
+        );
         let e = exclusive_owners(&[("a".into(), app(1, "data")), ("b".into(), app(1, "data"))]).unwrap_err();
         assert!(e.contains("a (up to 1 replicas), b (up to 1 replicas)"), "{e}");
     }

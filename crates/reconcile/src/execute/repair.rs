@@ -1,7 +1,7 @@
 //! Invariant repairs on revisions: deactivate our own extra revisions, start a stopped singleton
 //! again. Each refuses to start anything while another app runs on the exclusive storage.
 
-use aca_arm::RevisionAction;
+use aca_arm::{ArmError, RevisionAction};
 use serde_json::json;
 
 use super::{ExecError, Executor, StepOutcome};
@@ -99,6 +99,37 @@ impl Executor<'_> {
             .properties()
             .and_then(|p| p.latest_revision_name.clone())
             .unwrap_or_default();
-        Ok(StepOutcome::Done(format!("provisioned revision {name} of {}", spec.name)))
+        Ok(StepOutcome::Done(format!(
+            "provisioned revision {name} of {}",
+            spec.name
+        )))
+    }
+
+    /// A recreate update that failed leaves nothing stopped: the revisions it deactivated are
+    /// activated again before the failure is reported (not while the operation may still run).
+    pub(super) async fn restore_stopped(
+        &self,
+        id: &aca_model::arm::ResourceId,
+        stopped: &[String],
+        e: ArmError,
+    ) -> ExecError {
+        if stopped.is_empty() || matches!(e, ArmError::OperationTimedOut { .. }) {
+            return e.into();
+        }
+        let mut restored = Vec::new();
+        for name in stopped {
+            if self.may_write().is_ok()
+                && self
+                    .api
+                    .revision_action(id, name, RevisionAction::Activate)
+                    .await
+                    .is_ok()
+            {
+                restored.push(name.clone());
+            }
+        }
+        tracing::warn!(event = "recreate_rejected", app = %id.name(), reactivated = %restored.join(","), error = %e,
+            "the update was refused after its revisions were stopped; they were activated again");
+        e.into()
     }
 }
