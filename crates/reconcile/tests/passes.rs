@@ -244,3 +244,53 @@ async fn a_window_that_holds_the_dedicated_app_holds_the_whole_cutover() {
     assert!(report.error.is_none(), "{:?}", report.error);
     sim.stop().await;
 }
+
+#[tokio::test]
+async fn observation_lists_every_app_of_the_environment_across_pages() {
+    let sim = start().await;
+    let api = client(&sim);
+    let stack = stack();
+    // 25 apps a person made in the portal: more than one page of the list.
+    let mut copy: Value = get(&sim, &format!("/_sim/state{}", aca_sim::scenario::app_id("langfuse"))).await;
+    for k in ["id", "name", "systemData"] {
+        copy.as_object_mut().unwrap().remove(k);
+    }
+    copy["properties"]["template"]["volumes"] = serde_json::json!([]);
+    copy["properties"]["template"]["containers"] = serde_json::json!([{"name": "web", "image": "nginx:1"}]);
+    for i in 0..25 {
+        let r = reqwest::Client::new()
+            .put(format!(
+                "{}/_sim/state{}",
+                sim.base_url,
+                aca_sim::scenario::app_id(&format!("portal-{i:02}"))
+            ))
+            .json(&copy)
+            .send()
+            .await
+            .unwrap();
+        assert!(r.status().is_success(), "{:?}", r.text().await);
+    }
+    reqwest::Client::new()
+        .delete(format!("{}/_sim/requests", sim.base_url))
+        .send()
+        .await
+        .unwrap();
+    let observed = aca_reconcile::observe(&api, &stack).await.unwrap();
+    assert_eq!(
+        observed.environment_apps.len(),
+        26,
+        "Langfuse and the 25: {:?}",
+        observed.environment_apps.keys()
+    );
+    // Revisions are read only for apps on a declared storage (the sidecar's Langfuse).
+    assert_eq!(observed.revisions.keys().collect::<Vec<_>>(), ["langfuse"]);
+    let log: Value = get(&sim, "/_sim/requests").await;
+    let pages = log
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["path"].as_str().unwrap().ends_with("/containerApps"))
+        .count();
+    assert_eq!(pages, 2, "20 apps a page: the nextLink was followed once");
+    sim.stop().await;
+}
