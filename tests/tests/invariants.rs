@@ -438,3 +438,58 @@ async fn validate_refuses_three_replicas_on_an_exclusive_storage() {
     assert!(stderr.contains("singleton: true"), "{stderr}");
     sim.stop().await;
 }
+
+/// A day other than today and tomorrow (UTC), so a window on it is closed whenever this runs.
+fn closed_day() -> &'static str {
+    let days = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        / 86_400;
+    // 1970-01-01 was a Thursday (Monday = 0 → 3).
+    ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"][((days + 3 + 3) % 7) as usize]
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_closed_window_on_the_dedicated_app_holds_the_whole_cutover() {
+    let sim = sim().await; // the sidecar layout
+    let dir = scratch("inv-window");
+    let file = dir.join("langfuse.yaml");
+    let text = example("enforce", "30s").replace(
+        "        singleton: true              # min = max = 1",
+        &format!(
+            "        singleton: true\n        correctionWindow: {} 00:00-24:00 UTC",
+            closed_day()
+        ),
+    );
+    assert!(
+        text.contains("correctionWindow"),
+        "the example's singleton line changed"
+    );
+    std::fs::write(&file, text).unwrap();
+
+    let (code, plan_text) = plan(&sim, &file);
+    assert_eq!(code, Some(2), "{plan_text}");
+    assert!(
+        plan_text.contains("is one unit") && plan_text.contains("the whole unit waits"),
+        "{plan_text}"
+    );
+
+    let before = requests(&sim).await.len();
+    let out = operator(&sim, &["apply", "--once", "--yes", "-f", file.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let log: Vec<Value> = requests(&sim).await.split_off(before);
+    assert!(
+        writes(&log).is_empty(),
+        "the sidecar half ran alone: {:?}\n{}",
+        writes(&log),
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let langfuse = app(&sim, scenario::LANGFUSE_APP).await;
+    assert!(
+        langfuse.to_string().contains("\"name\":\"clickhouse\""),
+        "the sidecar is still there"
+    );
+    sim.stop().await;
+}
