@@ -493,3 +493,31 @@ async fn a_closed_window_on_the_dedicated_app_holds_the_whole_cutover() {
     );
     sim.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_a_rollback_under_a_running_daemon_clickhouse_runs_again_without_overlap() {
+    let (sim, file) = migrated("inv-rollback").await;
+    let op = daemon(&sim, &file);
+    op.wait_event("a clean pass", T, |e| is(e, "pass") && e["drifts"] == 0)
+        .await;
+    let out = operator(&sim, &["rollback", "--yes", "-f", file.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
+    // The daemon (target layout) migrates again; the dedicated app the rollback stopped is not
+    // left at zero replicas: `running` alerts it and the revision is started again.
+    op.wait_event("the not-running alert", T, |e| {
+        is(e, "drift_found") && e["invariant"] == "running"
+    })
+    .await;
+    op.wait_event("the reactivation", T, |e| {
+        is(e, "step") && e["phase"] == "finished" && e["kind"] == "reactivate"
+    })
+    .await;
+    let clean = |e: &Value| is(e, "pass") && e["drifts"] == 0;
+    let before = op.events().iter().filter(|e| clean(e)).count();
+    op.wait_events("a clean pass after", before + 1, T, clean).await;
+    assert_eq!(running(&revisions(&sim, scenario::CLICKHOUSE_APP).await).len(), 1);
+    no_operator_overlap(&sim).await;
+    sim.stop().await;
+}
