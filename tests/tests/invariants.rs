@@ -404,7 +404,17 @@ async fn a_hanging_correction_is_alerted_before_it_starts_and_sigterm_keeps_the_
         is(e, "step") && e["phase"] == "started" && e["kind"] == "recreate"
     })
     .await;
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    // The hanging operation says so while it waits (not only at its 15-minute deadline).
+    let waiting = op
+        .wait_event("the operation's progress", T, |e| is(e, "operation_waiting"))
+        .await;
+    assert!(
+        waiting["operation"]
+            .as_str()
+            .unwrap()
+            .contains("containerappOperationStatuses"),
+        "{waiting}"
+    );
     op.signal("TERM");
     op.wait_exit(T);
     let events = op.events();
