@@ -226,6 +226,10 @@ async fn export_writes_a_desired_state_that_loads_and_matches_live() {
         "no secret value is exported"
     );
     assert!(yaml.contains("# secrets not exported"), "{yaml}");
+    // ClickHouse alone on its share, one replica: exported as what it is, so enforcing the file
+    // recreates (never rolls two revisions over the share).
+    assert!(yaml.contains("\"clickhouse-data\": { exclusive: true }"), "{yaml}");
+    assert!(yaml.contains("singleton: true"), "{yaml}");
     let file = dir.join("adopted.yaml");
     std::fs::write(&file, &yaml).unwrap();
     let validate = operator(&sim, &["validate", file.to_str().unwrap()]).output().unwrap();

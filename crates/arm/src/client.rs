@@ -363,6 +363,16 @@ impl ArmClient {
         Ok(collection.value)
     }
 
+    /// Every container app of a resource group (all pages), whatever environment it is in.
+    pub async fn list_container_apps(&self, subscription: &str, resource_group: &str) -> ArmResult<Vec<ContainerApp>> {
+        let base = self.endpoint.as_str().trim_end_matches('/');
+        let text = format!(
+            "{base}/subscriptions/{subscription}/resourceGroups/{resource_group}/providers/Microsoft.App/containerApps?api-version={APP_API_VERSION}"
+        );
+        let url = Url::parse(&text).map_err(|e| ArmError::Config(format!("bad request URL {text}: {e}")))?;
+        self.list(&operations::CONTAINER_APPS_LIST_BY_RESOURCE_GROUP, url).await
+    }
+
     pub async fn list_revisions(&self, app: &ResourceId) -> ArmResult<Vec<Revision>> {
         self.list(
             &operations::REVISIONS_LIST,

@@ -65,6 +65,9 @@ fn header_url(response: &RawResponse, name: &'static str) -> Option<String> {
         .map(str::to_string)
 }
 
+/// Between two progress lines of one long-running operation.
+const PROGRESS_EVERY: Duration = Duration::from_secs(5);
+
 impl ArmClient {
     /// Waits until the operation `initial` started is over. An answer without operation headers
     /// means the work is already done.
@@ -91,12 +94,20 @@ impl ArmClient {
         }
         let settings = self.lro_settings();
         let start = Instant::now();
+        let mut progress = start;
         let mut delay = retry_after(initial).unwrap_or(settings.poll_interval);
         loop {
             if start.elapsed() + delay.min(settings.max_poll_interval) > settings.deadline {
                 return Err(ArmError::OperationTimedOut { after: start.elapsed() });
             }
             tokio::time::sleep(delay.min(settings.max_poll_interval)).await;
+            // A long operation says it is still waiting (a hang is visible before its deadline).
+            if progress.elapsed() >= PROGRESS_EVERY {
+                progress = Instant::now();
+                let waited_s = start.elapsed().as_secs();
+                tracing::info!(target: "aca::arm", event = "operation_waiting", operation = %url.path(), waited_s,
+                    deadline_s = settings.deadline.as_secs(), "a long-running ARM operation is still in progress");
+            }
             if by_status {
                 let raw = self
                     .send(&operations::OPERATION_STATUS, Method::Get, url.clone(), None, &[])

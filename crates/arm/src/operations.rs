@@ -62,6 +62,13 @@ op!(
     ["Microsoft.App/containerApps/listSecrets/action"]
 );
 op!(
+    CONTAINER_APPS_LIST_BY_RESOURCE_GROUP,
+    "ContainerApps_ListByResourceGroup",
+    "GET",
+    "/resourceGroups/{rg}/providers/Microsoft.App/containerApps",
+    ["Microsoft.App/containerApps/read"]
+);
+op!(
     REVISIONS_LIST,
     "ContainerAppsRevisions_ListRevisions",
     "GET",
@@ -152,6 +159,7 @@ pub const ALL: &[ArmOperation] = &[
     CONTAINER_APP_CREATE_OR_UPDATE,
     CONTAINER_APP_UPDATE,
     CONTAINER_APP_LIST_SECRETS,
+    CONTAINER_APPS_LIST_BY_RESOURCE_GROUP,
     REVISIONS_LIST,
     REVISION_ACTIVATE,
     REVISION_DEACTIVATE,

@@ -135,9 +135,11 @@ async fn measure(args: &Args, template: &[Value], n: usize, desired: &Path) -> R
         .collect();
     let count = |pred: &dyn Fn(&Value) -> bool| log.iter().filter(|r| pred(r)).count();
     let path = |r: &Value| r["path"].as_str().unwrap_or_default().to_string();
-    let app_gets = count(&|r| r["method"] == "GET" && path(r).contains("/containerApps/"));
+    let app_get =
+        |r: &Value| r["method"] == "GET" && path(r).contains("/containerApps/") && !path(r).contains("/revisions");
+    let app_gets = count(&app_get);
     let secrets = count(&|r| path(r).ends_with("/listSecrets"));
-    let other_gets = count(&|r| r["method"] == "GET" && !path(r).contains("/containerApps/"));
+    let other_gets = count(&|r| r["method"] == "GET" && !app_get(r));
     let writes = count(&|r| matches!(r["method"].as_str(), Some("PUT" | "PATCH" | "DELETE")));
     let throttled = count(&|r| r["status"] == 429);
     let apps = (2 * n) as f64;

@@ -12,12 +12,14 @@ const READ_BURST: f64 = 250.0;
 const READ_RATE: f64 = 25.0;
 const WRITE_BURST: f64 = 200.0;
 const WRITE_RATE: f64 = 10.0;
-/// Per stack and pass: GET environment, GET storages, GET each of 2 apps; listSecrets (a POST, a
+/// Per stack and pass: GET environment, GET storages, GET each of 2 apps, LIST the resource
+/// group's apps and ClickHouse's revisions (the invariants, decision 0009); listSecrets (a POST, a
 /// "write" for ARM's throttle) for the one app that declares secrets.
-const READS_PER_STACK: f64 = 4.0;
+const READS_PER_STACK: f64 = 6.0;
 const WRITES_PER_STACK: f64 = 1.0;
-/// Round trips a stack's pass needs one after another: environment, storages, app, listSecrets.
-const SEQUENTIAL_TRIPS: f64 = 4.0;
+/// Round trips a stack's pass needs one after another: environment, storages, app, listSecrets,
+/// the apps LIST, the revisions.
+const SEQUENTIAL_TRIPS: f64 = 6.0;
 
 #[derive(Debug, Clone)]
 pub struct Bound {
@@ -48,9 +50,9 @@ impl Bound {
     }
 }
 
-pub const FORMULA: &str = "bound = max(budget, latency); budget = max over subscriptions of max((4·n_s − 250)/25, (1·n_s − 200)/10, 0) s, \
-with n_s stacks in the subscription (4 reads: environment, storages, 2 apps; 1 listSecrets POST, a write for ARM); \
-latency = L · 4 round trips · ⌈N / lanes⌉, lanes = min(64, subscriptions · 16)";
+pub const FORMULA: &str = "bound = max(budget, latency); budget = max over subscriptions of max((6·n_s − 250)/25, (1·n_s − 200)/10, 0) s, \
+with n_s stacks in the subscription (6 reads: environment, storages, 2 apps, the apps LIST, ClickHouse's revisions; 1 listSecrets POST, a write for ARM); \
+latency = L · 6 round trips · ⌈N / lanes⌉, lanes = min(64, subscriptions · 16)";
 
 #[derive(Debug, Clone)]
 pub struct Row {
@@ -126,7 +128,7 @@ pub fn markdown(rows: &[Row], idle: (f64, u64), binary_bytes: u64, latency: Dura
         sh("git", &["rev-parse", "--short=12", "HEAD"])
     ));
     out.push_str(&format!("Lower bound: {FORMULA}.\n\n"));
-    out.push_str("| N stacks | apps | subs | full pass (s) | bound (s) = max(budget, latency) | ratio | GET/app/pass | listSecrets/app/pass | env+storage GETs/stack | writes | 429s | peak RSS (MiB) | CPU s (pass + start) | interval (s) | drift read (s) | drift alerted + corrected (s) |\n");
+    out.push_str("| N stacks | apps | subs | full pass (s) | bound (s) = max(budget, latency) | ratio | GET/app/pass | listSecrets/app/pass | env, storage, app-list and revision GETs/stack | writes | 429s | peak RSS (MiB) | CPU s (pass + start) | interval (s) | drift read (s) | drift alerted + corrected (s) |\n");
     out.push_str("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
     for r in rows {
         out.push_str(&format!(

@@ -169,7 +169,7 @@ fn references_must_point_at_something() {
 #[test]
 fn an_exclusive_storage_mounted_by_two_apps_is_an_error() {
     let e = one_error(
-        "    storages:\n      data: { exclusive: true }\n    apps:\n      alpha:\n        volumes: [{ name: v, storage: data }]\n      beta:\n        volumes: [{ name: v, storage: data }]\n",
+        "    storages:\n      data: { exclusive: true }\n    apps:\n      alpha:\n        singleton: true\n        volumes: [{ name: v, storage: data }]\n      beta:\n        singleton: true\n        volumes: [{ name: v, storage: data }]\n",
     );
     assert!(
         e.message
@@ -299,4 +299,26 @@ fn correction_windows_are_checked() {
     let stack = &loaded.state.stacks[0];
     assert!(stack.correction_window.unwrap().contains(0, 600));
     assert!(stack.apps[0].correction_window.unwrap().contains(5, 60));
+}
+
+#[test]
+fn an_app_on_an_exclusive_storage_must_be_a_singleton() {
+    let rest = "    storages:
+      data: { exclusive: true }
+    apps:
+      clickhouse:
+        scale: { min: 3, max: 3 }
+        containers: [{ name: ch, image: clickhouse/clickhouse-server:24.8, volumeMounts: [{ volume: d, path: /var/lib/clickhouse }] }]
+        volumes: [{ name: d, storage: data }]
+";
+    let e = one_error(rest);
+    assert!(e.message.contains("exclusive storage `data`"), "{e}");
+    assert!(e.message.contains("scale min 3, max 3"), "{e}");
+    assert_eq!(e.path, "stacks[0].apps.clickhouse.singleton");
+    assert_eq!((e.loc.line, e.loc.column), (9, 7), "{e}");
+    // The same app as a singleton loads; a non-exclusive storage needs no singleton.
+    let ok = rest.replace("scale: { min: 3, max: 3 }", "singleton: true");
+    load_str(&format!("{HEAD}{ok}"), "t.yaml").unwrap();
+    let shared = rest.replace("exclusive: true", "exclusive: false");
+    load_str(&format!("{HEAD}{shared}"), "t.yaml").unwrap();
 }

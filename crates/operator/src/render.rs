@@ -179,6 +179,7 @@ pub fn drift_json(d: &Drift, action: Option<Action>) -> Value {
         "desired": d.desired,
         "live": d.live,
         "severity": d.severity.as_str(),
+        "invariant": d.invariant,
         "fix": format!("{:?}", d.fix).to_lowercase(),
         "action": action.map(Action::as_str),
         "note": d.note,

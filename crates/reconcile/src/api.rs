@@ -13,6 +13,9 @@ pub trait ArmApi: Send + Sync {
     /// `None` when the app does not exist.
     async fn find_app(&self, id: &ResourceId) -> ArmResult<Option<ContainerApp>>;
     async fn list_secrets(&self, id: &ResourceId) -> ArmResult<Vec<Secret>>;
+    /// Every container app of a resource group, all pages (the environment's apps are filtered
+    /// from it by `managedEnvironmentId`).
+    async fn list_apps(&self, subscription: &str, resource_group: &str) -> ArmResult<Vec<ContainerApp>>;
     async fn list_revisions(&self, id: &ResourceId) -> ArmResult<Vec<Revision>>;
     async fn create_app(&self, id: &ResourceId, app: &ContainerApp) -> ArmResult<ContainerApp>;
     async fn update_app(&self, id: &ResourceId, patch: &Value) -> ArmResult<ContainerApp>;
@@ -34,6 +37,9 @@ impl ArmApi for ArmClient {
     }
     async fn list_secrets(&self, id: &ResourceId) -> ArmResult<Vec<Secret>> {
         ArmClient::list_secrets(self, id).await
+    }
+    async fn list_apps(&self, subscription: &str, resource_group: &str) -> ArmResult<Vec<ContainerApp>> {
+        self.list_container_apps(subscription, resource_group).await
     }
     async fn list_revisions(&self, id: &ResourceId) -> ArmResult<Vec<Revision>> {
         ArmClient::list_revisions(self, id).await

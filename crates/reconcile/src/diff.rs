@@ -9,6 +9,7 @@ use aca_model::quantity::{Cpu, Memory};
 
 use crate::digest::Digest;
 use crate::drift::{ABSENT, Drift, Fix, SENSITIVE, Severity};
+use crate::invariants::{self, Bindings, Breach};
 use crate::layout;
 use crate::observe::Observed;
 use crate::resolve::Resolver;
@@ -16,11 +17,27 @@ use crate::resolve::Resolver;
 /// The drifts of a stack, and what could not be evaluated (with why).
 #[derive(Debug, Clone, Default)]
 pub struct Diff {
+    /// Declared fields that differ, then the invariant breaches (also in `breaches`).
     pub drifts: Vec<Drift>,
     pub problems: Vec<String>,
+    /// Invariants broken in the live environment.
+    pub breaches: Vec<Breach>,
 }
 
+/// [`diff_stack_with`] with no storage binding observed before.
 pub fn diff_stack(stack: &Stack, observed: &Observed) -> Diff {
+    diff_stack_with(stack, observed, &Bindings::new())
+}
+
+/// The declared-field drifts and the invariant breaches of the live environment.
+pub fn diff_stack_with(stack: &Stack, observed: &Observed, baseline: &Bindings) -> Diff {
+    let mut out = declared(stack, observed);
+    out.breaches = invariants::evaluate(stack, observed, baseline);
+    out.drifts.extend(out.breaches.iter().map(Breach::to_drift));
+    out
+}
+
+fn declared(stack: &Stack, observed: &Observed) -> Diff {
     let mut out = Diff::default();
     if observed.environment.is_none() {
         out.drifts.push(stack_drift(
@@ -67,6 +84,7 @@ fn stack_drift(path: &str, desired: &str, live: &str, note: &str) -> Drift {
         note: Some(note.to_string()),
         changed_by: None,
         changed_at: None,
+        invariant: None,
     }
 }
 
@@ -103,7 +121,15 @@ impl AppDiff<'_> {
             note,
             changed_by,
             changed_at: sd.and_then(|s| s.last_modified_at.clone()),
+            invariant: None,
         });
+    }
+
+    /// Marks the drift just pushed as a breach of `invariant`.
+    fn breaks(&mut self, invariant: &'static str) {
+        if let Some(d) = self.out.drifts.last_mut() {
+            d.invariant = Some(invariant);
+        }
     }
 
     fn path(&self, rest: &str) -> String {
@@ -155,6 +181,9 @@ impl AppDiff<'_> {
                 Fix::Template,
                 note.clone(),
             );
+            if self.spec.singleton {
+                self.breaks(invariants::SINGLETON);
+            }
         }
         if let Some(max) = want.max
             && max != live_max
@@ -167,6 +196,25 @@ impl AppDiff<'_> {
                 Fix::Template,
                 note,
             );
+            if self.spec.singleton {
+                self.breaks(invariants::SINGLETON);
+            }
+        }
+        // Owned for a singleton even though the YAML does not spell it out (absent = Single).
+        let mode = live
+            .configuration()
+            .and_then(|c| c.active_revisions_mode.as_deref())
+            .unwrap_or("Single");
+        if self.spec.singleton && !mode.eq_ignore_ascii_case("single") {
+            self.push(
+                self.path("configuration.activeRevisionsMode"),
+                "Single",
+                mode,
+                Severity::Critical,
+                Fix::Configuration,
+                Some("in Multiple mode a template change runs two revisions of the singleton at once".into()),
+            );
+            self.breaks(invariants::SINGLETON);
         }
     }
 

@@ -32,6 +32,8 @@ pub enum Fix {
     Configuration,
     /// Creating the app.
     Create,
+    /// An action on a revision (deactivate an extra one, reactivate a stopped one): an invariant repair.
+    Revision,
     /// Nothing: alert only (e.g. a container named in `env` that the YAML does not own is missing).
     None,
 }
@@ -52,6 +54,8 @@ pub struct Drift {
     pub changed_by: Option<String>,
     /// `systemData.lastModifiedAt`.
     pub changed_at: Option<String>,
+    /// The safety invariant this drift breaks, by its stable name (`crate::invariants`).
+    pub invariant: Option<&'static str>,
 }
 
 impl fmt::Display for Drift {

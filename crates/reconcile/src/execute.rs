@@ -26,6 +26,8 @@ use crate::patch::{PatchInput, build_create, build_patch};
 use crate::plan::Step;
 use crate::resolve::Resolver;
 
+mod repair;
+
 #[derive(Debug, Clone, Copy)]
 pub struct ExecSettings {
     /// Between polls while waiting for replicas.
@@ -212,6 +214,20 @@ impl Executor<'_> {
             }
             Step::WaitRunning { app } => self.wait_running(step, app).await,
             Step::Stop { app, storage } => self.stop(step, app, storage).await,
+            Step::Deactivate {
+                app,
+                storage,
+                revisions,
+            } => self.deactivate(step, app, storage, revisions).await,
+            Step::Reactivate {
+                app, revision, restart, ..
+            } => self.reactivate(app, revision, *restart).await,
+            Step::Reprovision { app, .. } => self.reprovision(app).await,
+            Step::StopIntruder {
+                name,
+                storage,
+                revisions,
+            } => self.stop_intruder(step, name, storage, revisions).await,
             Step::RestoreSidecar { app, from, storage } => self.restore_sidecar(app, from, storage).await,
         }
     }
@@ -244,24 +260,42 @@ impl Executor<'_> {
         Ok(fresh)
     }
 
-    /// Refuses to write the owner of an exclusive storage while another app still runs on it.
+    /// Refuses to write the owner of an exclusive storage while another app — declared or not —
+    /// still runs on it (fresh reads of every other app observed in the environment).
     async fn ensure_exclusive(&self, spec: &AppSpec) -> Result<(), ExecError> {
         for storage in spec
             .storages()
             .filter(|s| self.stack.storages.get(*s).is_some_and(|st| st.exclusive))
         {
-            for other in self.stack.apps.iter().filter(|a| a.key != spec.key) {
-                let id = app_id(self.stack, &other.name);
-                if self.api.find_app(&id).await?.is_none() {
-                    continue;
+            let mut others: Vec<(String, String)> = self
+                .stack
+                .apps
+                .iter()
+                .filter(|a| a.key != spec.key)
+                .map(|a| (a.name.clone(), format!("apps.{}", a.key)))
+                .collect();
+            for (name, app) in &self.observed.environment_apps {
+                let declared = self.stack.apps.iter().any(|a| a.name.eq_ignore_ascii_case(name));
+                let mounted = layout::mounts(app, storage) || self.observed.revisions.contains_key(name);
+                if !declared && mounted {
+                    others.push((
+                        app.name.clone().unwrap_or_else(|| name.clone()),
+                        format!("undeclared app {name}"),
+                    ));
                 }
-                let revisions = self.api.list_revisions(&id).await?;
+            }
+            for (name, label) in others {
+                let id = app_id(self.stack, &name);
+                let revisions = match self.api.list_revisions(&id).await {
+                    Ok(r) => r,
+                    Err(ArmError::NotFound { .. }) => continue,
+                    Err(e) => return Err(e.into()),
+                };
                 let running = layout::running_mounts(&revisions, storage);
                 if let Some(r) = running.first() {
                     return Err(ExecError::Invariant(format!(
-                        "revision {} of apps.{} still runs {} replica(s) on exclusive storage `{storage}`; apps.{} must not start on it",
+                        "revision {} of {label} still runs {} replica(s) on exclusive storage `{storage}`; apps.{} must not start on it",
                         r.name.as_deref().unwrap_or("?"),
-                        other.key,
                         r.replicas(),
                         spec.key
                     )));
@@ -318,6 +352,7 @@ impl Executor<'_> {
         if mounts_exclusive {
             self.ensure_exclusive(spec).await?;
         }
+        let mut stopped = Vec::new();
         if let (Some(storage), true) = (recreate, patch.template_changed) {
             let revisions = self.api.list_revisions(&id).await?;
             for r in revisions
@@ -326,8 +361,8 @@ impl Executor<'_> {
             {
                 if let Some(name) = &r.name {
                     self.may_write()?;
-                    self.may_write()?;
                     self.api.revision_action(&id, name, RevisionAction::Deactivate).await?;
+                    stopped.push(name.clone());
                 }
             }
             self.wait_for(
@@ -345,10 +380,17 @@ impl Executor<'_> {
             .await?;
         }
         self.may_write()?;
-        self.api.update_app(&id, &patch.body).await?;
+        let updated = match self.api.update_app(&id, &patch.body).await {
+            Ok(app) => app,
+            Err(e) => return Err(self.restore_stopped(&id, &stopped, e).await),
+        };
         let mut done = format!("updated {}", spec.name);
+        if !stopped.is_empty() {
+            done = format!("stopped {}, then {done}", stopped.join(", "));
+        }
         if patch.template_changed {
-            done.push_str(" (new revision)");
+            let latest = updated.properties().and_then(|p| p.latest_revision_name.as_deref());
+            done.push_str(&format!(" (new revision {})", latest.unwrap_or("?")));
         }
         if patch.secrets_changed && !patch.template_changed {
             for r in self

@@ -1,10 +1,12 @@
 //! Reading a stack's live state: the environment, its storages, every declared app (in parallel,
-//! bounded), and secret digests only for apps that declare secrets.
+//! bounded), secret digests only for apps that declare secrets, and — for the invariants — every
+//! app of the environment (one LIST of the resource group) with the revisions of each app that
+//! mounts a declared storage, whoever created it.
 
 use std::collections::BTreeMap;
 
 use aca_arm::ArmResult;
-use aca_model::arm::{ContainerApp, EnvironmentStorage, ManagedEnvironment, ResourceId};
+use aca_model::arm::{ContainerApp, EnvironmentStorage, ManagedEnvironment, ResourceId, Revision};
 use aca_model::desired::{AppSpec, Stack};
 use futures_util::stream::{self, StreamExt};
 
@@ -24,11 +26,21 @@ pub struct Observed {
     pub apps: BTreeMap<String, Option<ContainerApp>>,
     /// Digests of secret values, by app key then secret name (apps declaring secrets only).
     pub secrets: BTreeMap<String, BTreeMap<String, Digest>>,
+    /// Every app of the environment, declared or not, by lowercased ARM name.
+    pub environment_apps: BTreeMap<String, ContainerApp>,
+    /// Revisions by lowercased ARM app name, for every app that mounts a declared storage (its
+    /// live template or, for a declared app, its YAML).
+    pub revisions: BTreeMap<String, Vec<Revision>>,
 }
 
 impl Observed {
     pub fn app(&self, key: &str) -> Option<&ContainerApp> {
         self.apps.get(key).and_then(Option::as_ref)
+    }
+
+    /// The revisions read for an app (by ARM name), if they were read.
+    pub fn revisions_of(&self, name: &str) -> Option<&[Revision]> {
+        self.revisions.get(&name.to_ascii_lowercase()).map(Vec::as_slice)
     }
 
     pub fn default_domain(&self) -> Option<String> {
@@ -103,5 +115,67 @@ pub async fn observe(api: &dyn ArmApi, stack: &Stack) -> ArmResult<Observed> {
             observed.secrets.insert(key, s);
         }
     }
+    if observed.environment.is_some() && !stack.storages.is_empty() {
+        observe_environment(api, stack, &env_id, &mut observed).await?;
+    }
     Ok(observed)
+}
+
+/// Lists the environment's apps and reads the revisions of those that mount a declared storage.
+async fn observe_environment(
+    api: &dyn ArmApi,
+    stack: &Stack,
+    env_id: &ResourceId,
+    observed: &mut Observed,
+) -> ArmResult<()> {
+    let env = env_id.canonical();
+    for app in api.list_apps(&stack.subscription, &stack.resource_group).await? {
+        let in_env = app.environment_id().is_some_and(|e| e.eq_ignore_ascii_case(&env));
+        if let (true, Some(name)) = (in_env, app.name.clone()) {
+            observed.environment_apps.insert(name.to_ascii_lowercase(), app);
+        }
+    }
+    // A declared app is in the environment even if the list (read at another instant) missed it.
+    for spec in &stack.apps {
+        if let Some(app) = observed.app(&spec.key).cloned() {
+            observed
+                .environment_apps
+                .entry(spec.name.to_ascii_lowercase())
+                .or_insert(app);
+        }
+    }
+    let declares = |name: &str| {
+        stack
+            .apps
+            .iter()
+            .any(|a| a.name.eq_ignore_ascii_case(name) && a.storages().next().is_some())
+    };
+    let mounting: Vec<(String, String)> = observed
+        .environment_apps
+        .iter()
+        .filter(|(key, app)| declares(key) || stack.storages.keys().any(|s| crate::layout::mounts(app, s)))
+        .map(|(key, app)| (key.clone(), app.name.clone().unwrap_or_else(|| key.clone())))
+        .collect();
+    let reads: Vec<_> = mounting
+        .into_iter()
+        .map(|(key, name)| async move {
+            let id = app_id(stack, &name);
+            (key, api.list_revisions(&id).await)
+        })
+        .collect();
+    let results: Vec<_> = stream::iter(reads)
+        .buffer_unordered(OBSERVE_CONCURRENCY)
+        .collect()
+        .await;
+    for (name, revisions) in results {
+        match revisions {
+            Ok(r) => {
+                observed.revisions.insert(name, r);
+            }
+            // Deleted between the list and this read: nothing of it runs.
+            Err(aca_arm::ArmError::NotFound { .. }) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
 }

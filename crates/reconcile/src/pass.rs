@@ -8,9 +8,10 @@ use aca_model::desired::Stack;
 use tokio::time::Instant;
 
 use crate::api::ArmApi;
-use crate::diff::{Diff, diff_stack};
+use crate::diff::{Diff, diff_stack_with};
 use crate::drift::{Drift, Severity};
 use crate::execute::{ExecError, ExecSettings, Executor, StepEvent, StepOutcome};
+use crate::invariants::{Bindings, remember_bindings};
 use crate::observe::{Observed, observe};
 use crate::plan::{Plan, plan_with_holds};
 use crate::preflight::{Finding, Level, preflight};
@@ -52,7 +53,16 @@ pub struct PassOptions {
     pub now_utc: Option<time::OffsetDateTime>,
     /// Execute only this approved plan: refused when the live state or the plan moved.
     pub approved: Option<crate::approval::Approval>,
+    /// Storage bindings first observed by earlier passes (the daemon keeps one for its lifetime);
+    /// `None`: only declared bindings and the access mode are checked.
+    pub bindings: Option<SharedBindings>,
 }
+
+/// [`Bindings`] shared by the passes of one process.
+pub type SharedBindings = std::sync::Arc<std::sync::Mutex<Bindings>>;
+
+/// Numbers the drifts a process finds, so an outcome event can refer to its `drift_found` event.
+static NEXT_DRIFT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
 
 #[derive(Debug, Clone)]
 pub struct PassReport {
@@ -137,7 +147,30 @@ pub async fn run_pass(
             return report;
         }
     };
-    report.diff = diff_stack(stack, &observed);
+    let baseline = options
+        .bindings
+        .as_ref()
+        .map(|b| b.lock().map(|g| g.clone()).unwrap_or_default())
+        .unwrap_or_default();
+    report.diff = diff_stack_with(stack, &observed, &baseline);
+    if let Some(b) = &options.bindings
+        && let Ok(mut g) = b.lock()
+    {
+        remember_bindings(stack, &observed, &mut g);
+    }
+    // Alert first: every drift and breach is logged before anything is corrected, so a hanging
+    // correction or a shutdown cannot hide it.
+    let found_ids: Vec<u64> = report
+        .diff
+        .drifts
+        .iter()
+        .map(|_| NEXT_DRIFT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed))
+        .collect();
+    if options.log_events {
+        for (d, id) in report.diff.drifts.iter().zip(&found_ids) {
+            log_found(stack, d, *id);
+        }
+    }
     report.preflight = preflight(stack, &observed);
     let holds = window_holds(
         stack,
@@ -165,12 +198,14 @@ pub async fn run_pass(
     {
         report.error = Some(PassError::NotApproved(e));
     } else if options.apply && !report.plan.steps.is_empty() {
+        let logging = crate::steplog::StepLog::new(stack, on_event, options.log_events);
+        let on_step = |e: &StepEvent| logging.event(e);
         let executor = Executor {
             api,
             stack,
             observed: &observed,
             settings: options.exec,
-            on_event,
+            on_event: &on_step,
             cancel: options.cancel.as_ref(),
             gate: options.gate.as_ref(),
         };
@@ -190,8 +225,8 @@ pub async fn run_pass(
         for f in &report.preflight {
             log_finding(stack, f);
         }
-        for (d, a) in &report.actions {
-            log_drift(stack, d, *a);
+        for ((d, a), id) in report.actions.iter().zip(&found_ids) {
+            log_drift(stack, d, *a, *id);
         }
         log_summary(&report);
     }
@@ -247,7 +282,15 @@ fn action_for(d: &Drift, report: &PassReport, applied: bool) -> Action {
         return Action::Alerted;
     }
     let Some(app) = d.app.as_deref() else {
-        return Action::Alerted;
+        // An undeclared intruder stopped by a `stop-intruder` step (`stopIntruders: true`).
+        let stopped = d.fix == crate::drift::Fix::Revision
+            && report.error.is_none()
+            && report
+                .plan
+                .steps
+                .iter()
+                .any(|s| matches!(s, crate::plan::Step::StopIntruder { .. }));
+        return if stopped { Action::Corrected } else { Action::Alerted };
     };
     let steps: Vec<usize> = report
         .plan
@@ -264,19 +307,42 @@ fn action_for(d: &Drift, report: &PassReport, applied: bool) -> Action {
     }
 }
 
-fn log_drift(stack: &Stack, d: &Drift, action: Action) {
+/// The drift as found, before any correction (`drift_id` is referred to by its outcome event).
+fn log_found(stack: &Stack, d: &Drift, id: u64) {
     let app = d.app.as_deref().unwrap_or("-");
     let changed_by = d.changed_by.as_deref().unwrap_or("");
     let changed_at = d.changed_at.as_deref().unwrap_or("");
     let note = d.note.as_deref().unwrap_or("");
+    let invariant = d.invariant.unwrap_or("");
     match d.severity {
         Severity::Critical => tracing::error!(
-            event = "drift", severity = "critical", stack = %stack.name, app, field = %d.path, desired = %d.desired,
+            event = "drift_found", drift_id = id, severity = "critical", invariant, stack = %stack.name, app,
+            field = %d.path, desired = %d.desired, live = %d.live, changed_by, changed_at, note,
+            "{}", d
+        ),
+        Severity::Warning => tracing::warn!(
+            event = "drift_found", drift_id = id, severity = "warning", stack = %stack.name, app,
+            field = %d.path, desired = %d.desired, live = %d.live, changed_by, changed_at, note,
+            "{}", d
+        ),
+    }
+}
+
+/// The outcome for a drift found earlier in the pass (`drift_id` names its `drift_found` event).
+fn log_drift(stack: &Stack, d: &Drift, action: Action, id: u64) {
+    let app = d.app.as_deref().unwrap_or("-");
+    let changed_by = d.changed_by.as_deref().unwrap_or("");
+    let changed_at = d.changed_at.as_deref().unwrap_or("");
+    let note = d.note.as_deref().unwrap_or("");
+    let invariant = d.invariant.unwrap_or("");
+    match d.severity {
+        Severity::Critical => tracing::error!(
+            event = "drift", drift_id = id, severity = "critical", invariant, stack = %stack.name, app, field = %d.path, desired = %d.desired,
             live = %d.live, action = action.as_str(), changed_by, changed_at, note,
             "{}", d
         ),
         Severity::Warning => tracing::warn!(
-            event = "drift", severity = "warning", stack = %stack.name, app, field = %d.path, desired = %d.desired,
+            event = "drift", drift_id = id, severity = "warning", stack = %stack.name, app, field = %d.path, desired = %d.desired,
             live = %d.live, action = action.as_str(), changed_by, changed_at, note,
             "{}", d
         ),

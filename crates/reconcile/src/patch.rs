@@ -292,6 +292,16 @@ fn apply_configuration(config: &mut Value, input: &PatchInput) -> Result<bool, R
     if !config.is_object() {
         *config = json!({});
     }
+    // A singleton's revision mode is owned even though the YAML does not spell it out: in
+    // Multiple mode a template change runs two revisions on its exclusive storage.
+    // Absent means Single (ARM's default), so an absent mode is left alone.
+    let multiple = config
+        .get("activeRevisionsMode")
+        .and_then(Value::as_str)
+        .is_some_and(|m| !m.eq_ignore_ascii_case("single"));
+    if spec.singleton && multiple {
+        config["activeRevisionsMode"] = json!("Single");
+    }
     if let Some(want) = &spec.ingress {
         if !config.get("ingress").is_some_and(Value::is_object) {
             config["ingress"] = json!({});

@@ -25,6 +25,9 @@ use crate::drift::Fix;
 use crate::layout;
 use crate::observe::Observed;
 
+mod repairs;
+use repairs::plan_repairs;
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Step {
     /// Snapshot the share behind an environment storage.
@@ -41,6 +44,30 @@ pub enum Step {
     WaitNoMount { storage: String, apps: Vec<String> },
     /// Wait until the app runs (a ready revision with replicas).
     WaitRunning { app: String },
+    /// Invariant repair: deactivate extra revisions of our own app on an exclusive storage and
+    /// wait until they have no replica.
+    Deactivate {
+        app: String,
+        storage: String,
+        revisions: Vec<String>,
+    },
+    /// Invariant repair (`stopIntruders: true`): deactivate revisions of an app the YAML does not
+    /// declare (by its ARM name) and wait until they have no replica. The app is kept.
+    StopIntruder {
+        name: String,
+        storage: String,
+        revisions: Vec<String>,
+    },
+    /// Invariant repair: activate (or restart) a stopped singleton's revision, refused while
+    /// another app runs on its storage.
+    Reactivate {
+        app: String,
+        storage: String,
+        revision: String,
+        restart: bool,
+    },
+    /// Invariant repair: provision a new revision from the live template (every revision failed).
+    Reprovision { app: String, storage: String },
     /// Rollback: deactivate the app's revisions on the storage and wait for zero replicas.
     Stop { app: String, storage: String },
     /// Rollback: put the owner's containers back into `app` as a sidecar on the storage, at one
@@ -55,8 +82,11 @@ impl Step {
             | Step::Update { app, .. }
             | Step::WaitRunning { app }
             | Step::Stop { app, .. }
+            | Step::Deactivate { app, .. }
+            | Step::Reactivate { app, .. }
+            | Step::Reprovision { app, .. }
             | Step::RestoreSidecar { app, .. } => Some(app),
-            Step::Snapshot { .. } | Step::WaitNoMount { .. } => None,
+            Step::Snapshot { .. } | Step::WaitNoMount { .. } | Step::StopIntruder { .. } => None,
         }
     }
 
@@ -70,6 +100,11 @@ impl Step {
             Step::WaitNoMount { .. } => "wait-no-mount",
             Step::WaitRunning { .. } => "wait-running",
             Step::Stop { .. } => "stop",
+            Step::Deactivate { .. } => "deactivate",
+            Step::StopIntruder { .. } => "stop-intruder",
+            Step::Reactivate { restart: true, .. } => "restart",
+            Step::Reactivate { .. } => "reactivate",
+            Step::Reprovision { .. } => "reprovision",
             Step::RestoreSidecar { .. } => "restore-sidecar",
         }
     }
@@ -112,6 +147,38 @@ impl fmt::Display for Step {
                 f,
                 "stop apps.{app}: deactivate its revisions on `{storage}` and wait for zero replicas (the app is kept)"
             ),
+            Step::Deactivate {
+                app,
+                storage,
+                revisions,
+            } => write!(
+                f,
+                "deactivate {} of apps.{app} (extra revisions on `{storage}`) and wait for zero replicas",
+                revisions.join(", ")
+            ),
+            Step::StopIntruder {
+                name,
+                storage,
+                revisions,
+            } => write!(
+                f,
+                "deactivate {} of undeclared app {name} on `{storage}` (stopIntruders: true; the app is kept) and wait for zero replicas",
+                revisions.join(", ")
+            ),
+            Step::Reactivate {
+                app,
+                storage,
+                revision,
+                restart,
+            } => write!(
+                f,
+                "{} revision {revision} of apps.{app} (no replica runs on `{storage}`; refused while another app does)",
+                if *restart { "restart" } else { "activate" }
+            ),
+            Step::Reprovision { app, storage } => write!(
+                f,
+                "provision a new revision of apps.{app} from its live template (every revision failed; refused while another app runs on `{storage}`)"
+            ),
             Step::RestoreSidecar { app, from, storage } => write!(
                 f,
                 "put apps.{from}'s containers back into apps.{app} as a sidecar on `{storage}`, at exactly one replica, secrets pointing at localhost"
@@ -130,7 +197,7 @@ pub struct Plan {
 fn actionable(diff: &Diff, app: &str) -> Vec<Fix> {
     diff.drifts
         .iter()
-        .filter(|d| d.app.as_deref() == Some(app) && d.fix != Fix::None)
+        .filter(|d| d.app.as_deref() == Some(app) && !matches!(d.fix, Fix::None | Fix::Revision))
         .map(|d| d.fix)
         .collect()
 }
@@ -164,6 +231,26 @@ pub fn plan_with_holds(stack: &Stack, observed: &Observed, diff: &Diff, holds: &
             continue;
         }
         let owner = layout::owner(stack, storage);
+        // The cutover is one unit: the sidecar goes out only if the dedicated app may come in
+        // (created) in the same plan; a hold on either part holds the whole unit.
+        let owner_held = owner
+            .filter(|o| observed.app(&o.key).is_none() && actionable(diff, &o.key).contains(&Fix::Create))
+            .and_then(|o| hold(o).map(|w| (o, w)));
+        if let Some((o, why)) = owner_held {
+            plan.held.push(format!(
+                "the cutover on `{storage}` (sidecar out of {}, apps.{} in) is one unit and apps.{} {why}: the whole unit waits",
+                intruders
+                    .iter()
+                    .map(|a| format!("apps.{}", a.key))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                o.key,
+                o.key
+            ));
+            handled.extend(intruders.iter().map(|a| a.key.clone()));
+            handled.insert(o.key.clone());
+            continue;
+        }
         if let Some((held, why)) = intruders.iter().find_map(|a| hold(a).map(|w| (a, w))) {
             plan.held.push(format!(
                 "apps.{} mounts exclusive storage `{storage}` but {why}: the cutover waits",
@@ -267,6 +354,7 @@ pub fn plan_with_holds(stack: &Stack, observed: &Observed, diff: &Diff, holds: &
             plan.steps.push(Step::WaitRunning { app: spec.key.clone() });
         }
     }
+    plan_repairs(stack, diff, &hold, &mut plan);
     plan
 }
 

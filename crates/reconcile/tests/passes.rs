@@ -199,3 +199,98 @@ async fn outside_its_correction_window_drift_is_alerted_but_invariant_breaches_a
     );
     sim.stop().await;
 }
+
+#[tokio::test]
+async fn a_window_that_holds_the_dedicated_app_holds_the_whole_cutover() {
+    let sim = start().await;
+    let api = client(&sim);
+    let mut stack = stack();
+    let window = aca_model::desired::CorrectionWindow::parse("Mon-Fri 09:00-17:00 UTC").unwrap();
+    stack
+        .apps
+        .iter_mut()
+        .find(|a| a.key == "clickhouse")
+        .unwrap()
+        .correction_window = Some(window);
+    let mut opts = options(true);
+    opts.now_utc = Some(time::macros::datetime!(2026-11-28 12:00 UTC));
+    let report = run_pass(&api, &stack, opts, &|_| {}).await;
+    assert!(report.error.is_none(), "{:?}", report.error);
+    assert!(report.plan.steps.is_empty(), "{:#?}", report.plan.steps);
+    assert!(
+        report
+            .plan
+            .held
+            .iter()
+            .any(|h| h.contains("one unit") && h.contains("apps.clickhouse") && h.contains("apps.langfuse")),
+        "{:?}",
+        report.plan.held
+    );
+    let log: Value = get(&sim, "/_sim/requests").await;
+    assert!(
+        log.as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["kind"] == "read" || r["path"].as_str().unwrap().ends_with("/listSecrets")),
+        "nothing written while the unit is held: {log:#}"
+    );
+
+    // Inside the window the whole unit runs.
+    let mut opts = options(true);
+    opts.now_utc = Some(time::macros::datetime!(2026-11-30 10:00 UTC));
+    let report = run_pass(&api, &stack, opts, &|_| {}).await;
+    let kinds: Vec<&str> = report.plan.steps.iter().map(Step::kind).collect();
+    assert_eq!(kinds, ["snapshot", "update", "wait-no-mount", "create", "wait-running"]);
+    assert!(report.error.is_none(), "{:?}", report.error);
+    sim.stop().await;
+}
+
+#[tokio::test]
+async fn observation_lists_every_app_of_the_environment_across_pages() {
+    let sim = start().await;
+    let api = client(&sim);
+    let stack = stack();
+    // 25 apps a person made in the portal: more than one page of the list.
+    let mut copy: Value = get(&sim, &format!("/_sim/state{}", aca_sim::scenario::app_id("langfuse"))).await;
+    for k in ["id", "name", "systemData"] {
+        copy.as_object_mut().unwrap().remove(k);
+    }
+    copy["properties"]["template"]["volumes"] = serde_json::json!([]);
+    copy["properties"]["template"]["containers"] = serde_json::json!([{"name": "web", "image": "nginx:1"}]);
+    for i in 0..25 {
+        let r = reqwest::Client::new()
+            .put(format!(
+                "{}/_sim/state{}",
+                sim.base_url,
+                aca_sim::scenario::app_id(&format!("portal-{i:02}"))
+            ))
+            .json(&copy)
+            .send()
+            .await
+            .unwrap();
+        assert!(r.status().is_success(), "{:?}", r.text().await);
+    }
+    reqwest::Client::new()
+        .delete(format!("{}/_sim/requests", sim.base_url))
+        .send()
+        .await
+        .unwrap();
+    let observed = aca_reconcile::observe(&api, &stack).await.unwrap();
+    assert_eq!(
+        observed.environment_apps.len(),
+        26,
+        "Langfuse and the 25: {:?}",
+        observed.environment_apps.keys()
+    );
+    // Revisions are read only for apps on a declared storage (the sidecar's Langfuse).
+    assert_eq!(observed.revisions.keys().collect::<Vec<_>>(), ["langfuse"]);
+    let log: Value = get(&sim, "/_sim/requests").await;
+    let pages = log
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["path"].as_str().unwrap().ends_with("/containerApps"))
+        .count();
+    assert_eq!(pages, 2, "20 apps a page: the nextLink was followed once");
+    sim.stop().await;
+}

@@ -329,7 +329,7 @@ fn route(state: &mut State, req: &Request, fault: Option<&Fault>, now: Instant) 
     if ns.eq_ignore_ascii_case("Microsoft.App") {
         if word(0, "containerApps") {
             return match rest.len() {
-                1 if method == "GET" => Ok(list_apps(state, sub, rg, now)),
+                1 if method == "GET" => list_apps(state, req, sub, rg, now),
                 2 => container_app(state, req, &id_of(&[("containerApps", rest[1])]), fault, now),
                 3 if word(2, "listSecrets") && method == "POST" => {
                     let app = find_app(state, &id_of(&[("containerApps", rest[1])]))?;
@@ -448,15 +448,33 @@ fn find_app<'s>(state: &'s State, id: &ResourceId) -> ArmResult<&'s apps::AppRec
         .ok_or_else(|| ArmFailure::not_found(&format!("Microsoft.App/containerApps/{}", id.name()), &id.to_string()))
 }
 
-fn list_apps(state: &State, sub: &str, rg: &str, now: Instant) -> Reply {
+/// Apps per page of a list, as ARM pages them; `nextLink` carries a `$skiptoken` offset.
+pub const APP_PAGE_SIZE: usize = 20;
+
+fn list_apps(state: &State, req: &Request, sub: &str, rg: &str, now: Instant) -> ArmResult<Reply> {
     let prefix = ResourceId::container_app(sub, rg, "").canonical();
-    let value: Vec<Value> = state
-        .apps
-        .iter()
-        .filter(|(k, _)| k.starts_with(&prefix))
+    let skip: usize = match req.query("$skiptoken") {
+        None => 0,
+        Some(t) => t
+            .parse()
+            .map_err(|_| ArmFailure::bad_request("InvalidSkipToken", "The $skiptoken is not valid."))?,
+    };
+    let mut matching = state.apps.iter().filter(|(k, _)| k.starts_with(&prefix)).skip(skip);
+    let value: Vec<Value> = matching
+        .by_ref()
+        .take(APP_PAGE_SIZE)
         .map(|(_, a)| apps::view(state, a, now))
         .collect();
-    Reply::json(StatusCode::OK, json!({ "value": value }))
+    let mut page = json!({ "value": value });
+    if matching.next().is_some() {
+        page["nextLink"] = json!(format!(
+            "{}/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.App/containerApps?api-version={}&$skiptoken={}",
+            req.base,
+            req.api_version(),
+            skip + APP_PAGE_SIZE
+        ));
+    }
+    Ok(Reply::json(StatusCode::OK, page))
 }
 
 fn lro_headers(reply: Reply, req: &Request, op: &apps::Operation, now: Instant) -> Reply {

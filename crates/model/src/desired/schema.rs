@@ -135,6 +135,27 @@ pub const SCHEMA: &[KeyDoc] = &[
         "Resource group of the storage account behind the share (for snapshots).",
     ),
     k(
+        "storage",
+        "stopIntruders",
+        "bool",
+        "false",
+        "Exclusive storages: deactivate the running revisions of apps the YAML does not declare that mount it (never deleted). Off: they are alerted only.",
+    ),
+    k(
+        "storage",
+        "account",
+        "string",
+        "as first observed",
+        "Storage account the environment storage must point at (exclusive storages: a change is a critical `storage-binding` alert).",
+    ),
+    k(
+        "storage",
+        "share",
+        "string",
+        "as first observed",
+        "File share the environment storage must point at (exclusive storages: a change is a critical `storage-binding` alert).",
+    ),
+    k(
         "app",
         "name",
         "string",
@@ -736,6 +757,9 @@ fn read_storages(d: &mut Diagnostics, stack: &Obj) -> BTreeMap<String, StorageSp
                 exclusive: obj.bool(d, "exclusive").unwrap_or(false),
                 snapshot_before_migration: obj.bool(d, "snapshotBeforeMigration").unwrap_or(false),
                 account_resource_group: obj.string(d, "accountResourceGroup"),
+                stop_intruders: obj.bool(d, "stopIntruders").unwrap_or(false),
+                account: obj.string(d, "account"),
+                share: obj.string(d, "share"),
                 loc: key.loc,
             },
         );

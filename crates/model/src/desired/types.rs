@@ -61,6 +61,12 @@ pub struct StorageSpec {
     pub snapshot_before_migration: bool,
     /// Resource group of the storage account behind the share (for snapshots); defaults to the stack's.
     pub account_resource_group: Option<String>,
+    /// Deactivate running revisions of undeclared apps that mount it (exclusive only; opt-in).
+    pub stop_intruders: bool,
+    /// The storage account the environment storage must point at; `None`: as first observed.
+    pub account: Option<String>,
+    /// The file share the environment storage must point at; `None`: as first observed.
+    pub share: Option<String>,
     pub loc: Loc,
 }
 

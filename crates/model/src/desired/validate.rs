@@ -19,6 +19,7 @@ pub(crate) fn check_stack(d: &mut Diagnostics, stack: &Stack, index: usize) {
         check_mounts(d, app, &path);
         check_resources(d, app, &path);
         check_tcp_scale(d, app, &path);
+        check_singleton(d, stack, app, &path);
         for (name, template, tpath) in templates_of(app, &path) {
             check_references(d, stack, template, &tpath);
             check_url(d, stack, name, template, &tpath);
@@ -121,6 +122,34 @@ fn check_resources(d: &mut Diagnostics, app: &AppSpec, path: &str) {
             )),
         );
     }
+}
+
+/// An app on an exclusive storage runs at most one ClickHouse: `singleton: true` (min = max = 1,
+/// Single revision mode) is the only layout accepted, whatever `scale` says.
+fn check_singleton(d: &mut Diagnostics, stack: &Stack, app: &AppSpec, path: &str) {
+    let Some(volume) = app
+        .volumes
+        .iter()
+        .find(|v| stack.storages.get(&v.storage).is_some_and(|s| s.exclusive))
+    else {
+        return;
+    };
+    if app.singleton {
+        return;
+    }
+    let scale = app.scale.map_or("no `singleton`".to_string(), |s| {
+        let n = |v: Option<u32>| v.map_or("unset".to_string(), |v| v.to_string());
+        format!("scale min {}, max {}", n(s.min), n(s.max))
+    });
+    d.error(
+        app.loc,
+        &format!("{path}.singleton"),
+        format!(
+            "apps.{} mounts exclusive storage `{}` with {scale}: more than one ClickHouse could run on the share",
+            app.key, volume.storage
+        ),
+        Some("set `singleton: true` (min = max = 1, Single revision mode) and remove `scale`".into()),
+    );
 }
 
 fn check_tcp_scale(d: &mut Diagnostics, app: &AppSpec, path: &str) {

@@ -1,8 +1,12 @@
 //! `export`: writes a desired-state YAML from live apps, so an existing deployment is adopted
 //! without typing its configuration. Secret values are never written: secrets are listed as
 //! comments, to be declared with `${env:...}` or Key Vault references.
+//!
+//! A storage mounted by one app with at most one replica is exported `exclusive: true` with that
+//! app `singleton: true` (updates then stop the old revision before the new one mounts it). Any
+//! other layout on a storage is refused: enforcing it would roll two revisions over the volume.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 use std::process::ExitCode;
 
@@ -33,8 +37,51 @@ pub async fn run(args: &ExportArgs) -> ExitCode {
             }
         }
     }
-    print!("{}", to_yaml(args, &apps));
-    ExitCode::SUCCESS
+    match to_yaml(args, &apps) {
+        Ok(yaml) => {
+            print!("{yaml}");
+            ExitCode::SUCCESS
+        }
+        Err(why) => {
+            eprintln!("aca-operator: export refused: {why}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// Storage name → the app (name) that owns it alone, at most one replica; an error for a storage
+/// whose live layout cannot be exported safely.
+fn exclusive_owners(apps: &[(String, ContainerApp)]) -> Result<BTreeMap<String, String>, String> {
+    let mut mounters: BTreeMap<String, Vec<(&str, u32)>> = BTreeMap::new();
+    for (name, app) in apps {
+        for s in app.volumes().iter().filter_map(|v| v.storage_name.clone()) {
+            let entry = mounters.entry(s).or_default();
+            if !entry.iter().any(|(n, _)| *n == name) {
+                entry.push((name, app.effective_scale().1));
+            }
+        }
+    }
+    let mut owners = BTreeMap::new();
+    for (storage, users) in mounters {
+        match users.as_slice() {
+            [(name, max)] if *max <= 1 => {
+                owners.insert(storage, name.to_string());
+            }
+            _ => {
+                let who: Vec<String> = users
+                    .iter()
+                    .map(|(n, max)| format!("{n} (up to {max} replicas)"))
+                    .collect();
+                return Err(format!(
+                    "storage `{storage}` is mounted by {}: enforcing this layout would roll two revisions over the shared volume. \
+                     Declare it by hand: `exclusive: true` with one `singleton: true` app if one process must own it (ClickHouse), \
+                     or `exclusive: false` if concurrent writers are safe for it",
+                    who.join(", ")
+                ));
+            }
+        }
+    }
+    Ok(owners)
 }
 
 /// A double-quoted YAML scalar (valid YAML for any text).
@@ -42,7 +89,8 @@ fn q(s: &str) -> String {
     serde_json::to_string(s).unwrap_or_else(|_| "\"\"".into())
 }
 
-pub fn to_yaml(args: &ExportArgs, apps: &[(String, ContainerApp)]) -> String {
+pub fn to_yaml(args: &ExportArgs, apps: &[(String, ContainerApp)]) -> Result<String, String> {
+    let owners = exclusive_owners(apps)?;
     let mut y = String::new();
     let _ = writeln!(
         y,
@@ -63,14 +111,22 @@ pub fn to_yaml(args: &ExportArgs, apps: &[(String, ContainerApp)]) -> String {
     if !storages.is_empty() {
         let _ = writeln!(y, "    storages:");
         for s in &storages {
-            let _ = writeln!(y, "      {}: {{ exclusive: false }}", q(s));
+            let exclusive = owners.contains_key(s);
+            let _ = writeln!(y, "      {}: {{ exclusive: {exclusive} }}", q(s));
         }
     }
     let _ = writeln!(y, "    apps:");
     for (name, app) in apps {
         let _ = writeln!(y, "      {}:\n        name: {}", q(name), q(name));
         let (min, max) = app.effective_scale();
-        let _ = writeln!(y, "        scale: {{ min: {min}, max: {max} }}");
+        if owners.values().any(|o| o == name) {
+            let _ = writeln!(
+                y,
+                "        singleton: true   # the only app on an exclusive storage (live scale: min {min}, max {max})"
+            );
+        } else {
+            let _ = writeln!(y, "        scale: {{ min: {min}, max: {max} }}");
+        }
         if !app.containers().is_empty() {
             let _ = writeln!(y, "        containers:");
             for c in app.containers() {
@@ -164,5 +220,35 @@ pub fn to_yaml(args: &ExportArgs, apps: &[(String, ContainerApp)]) -> String {
             );
         }
     }
-    y
+    Ok(y)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn app(max: u32, storage: &str) -> ContainerApp {
+        serde_json::from_value(serde_json::json!({"properties": {"template": {
+            "scale": {"minReplicas": 1, "maxReplicas": max},
+            "volumes": [{"name": "d", "storageName": storage}]
+        }}}))
+        .unwrap()
+    }
+
+    #[test]
+    fn one_app_with_one_replica_owns_its_storage() {
+        let owners = exclusive_owners(&[("ch".into(), app(1, "data"))]).unwrap();
+        assert_eq!(owners.get("data").map(String::as_str), Some("ch"));
+    }
+
+    #[test]
+    fn several_replicas_or_several_apps_on_a_storage_are_refused() {
+        let e = exclusive_owners(&[("ch".into(), app(3, "data"))]).unwrap_err();
+        assert!(
+            e.contains("ch (up to 3 replicas)") && e.contains("two revisions"),
+            "{e}"
+        );
+        let e = exclusive_owners(&[("a".into(), app(1, "data")), ("b".into(), app(1, "data"))]).unwrap_err();
+        assert!(e.contains("a (up to 1 replicas), b (up to 1 replicas)"), "{e}");
+    }
 }

@@ -290,6 +290,8 @@ impl Daemon {
         let mut slots: HashMap<String, Slot> = HashMap::new();
         let mut joins: JoinSet<(String, PassReport)> = JoinSet::new();
         let mut rng = Jitter::seeded();
+        // Storage bindings as first observed, for the `storage-binding` invariant.
+        let bindings = aca_reconcile::SharedBindings::default();
         let mut desired = rx.borrow_and_update().clone();
         self.sync_slots(&desired, &mut slots);
         loop {
@@ -317,6 +319,7 @@ impl Daemon {
                     cancel: Some(self.cancel.clone()),
                     holds: slot.contests.holds(now),
                     gate: Some(self.leadership.gate()),
+                    bindings: Some(bindings.clone()),
                     ..PassOptions::default()
                 };
                 joins.spawn(async move {

@@ -36,6 +36,7 @@ fn drift(app: &str, path: &str, severity: Severity) -> Drift {
         note: None,
         changed_by: Some("alice@contoso.com (User)".into()),
         changed_at: Some("2026-11-25T09:59:58Z".into()),
+        invariant: None,
     }
 }
 
@@ -46,6 +47,7 @@ fn report(actions: Vec<(Drift, Action)>) -> PassReport {
         diff: Diff {
             drifts: actions.iter().map(|(d, _)| d.clone()).collect(),
             problems: Vec::new(),
+            breaches: Vec::new(),
         },
         preflight: Vec::new(),
         plan: Plan::default(),
