@@ -55,6 +55,12 @@ fn config_for(sim: &Simulator) -> ArmConfig {
     }
 }
 
+/// Every injected fault answered at least one request (else the test proved nothing about it).
+fn assert_faults_fired(sim: &Simulator) {
+    let unfired = sim.unfired_faults();
+    assert!(unfired.is_empty(), "injected faults that never fired: {unfired:?}");
+}
+
 fn client(sim: &Simulator) -> ArmClient {
     ArmClient::new(config_for(sim)).unwrap()
 }
@@ -186,6 +192,7 @@ async fn patch_follows_location_when_that_is_all_arm_gives() {
         !log.iter()
             .any(|r| r["path"].as_str().unwrap().contains("containerappOperationStatuses"))
     );
+    assert_faults_fired(&sim);
     sim.stop().await;
 }
 
@@ -210,6 +217,7 @@ async fn a_failed_operation_is_a_typed_error_with_arms_code() {
         }
         other => panic!("expected OperationFailed, got {other:?}"),
     }
+    assert_faults_fired(&sim);
     sim.stop().await;
 }
 
@@ -231,6 +239,7 @@ async fn an_operation_that_never_ends_hits_the_deadline() {
         .await
         .unwrap_err();
     assert!(matches!(err, ArmError::OperationTimedOut { .. }), "{err:?}");
+    assert_faults_fired(&sim);
     sim.stop().await;
 }
 
@@ -252,6 +261,7 @@ async fn retries_a_503_then_succeeds() {
         .map(|r| r["status"].as_u64().unwrap())
         .collect();
     assert_eq!(statuses, vec![503, 503, 200]);
+    assert_faults_fired(&sim);
     sim.stop().await;
 }
 
@@ -267,6 +277,7 @@ async fn survives_a_dropped_connection() {
     .await;
     client(&sim).get_container_app(&app_id("langfuse")).await.unwrap();
     assert_eq!(request_log(&sim).await.len(), 2, "one cut, one retried");
+    assert_faults_fired(&sim);
     sim.stop().await;
 }
 
@@ -497,6 +508,7 @@ async fn no_secret_value_or_token_reaches_the_logs() {
     )
     .await;
     c.get_container_app(&app_id("langfuse")).await.unwrap();
+    assert_faults_fired(&sim);
     sim.stop().await;
 
     let logs = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();

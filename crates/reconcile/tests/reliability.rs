@@ -78,6 +78,13 @@ async fn fault(sim: &Simulator, f: Value) {
     sim.state().lock().unwrap().faults.push(f);
 }
 
+/// Every injected fault answered at least one request: a scenario whose fault never fired proves
+/// nothing about that fault.
+fn assert_faults_fired(sim: &Simulator) {
+    let unfired = sim.unfired_faults();
+    assert!(unfired.is_empty(), "injected faults that never fired: {unfired:?}");
+}
+
 /// Runs passes until one is clean (no drift) or `max` passes; returns every report.
 async fn converge(api: &ArmClient, stack: &Stack, max: usize) -> Vec<PassReport> {
     let mut reports = Vec::new();
@@ -156,8 +163,17 @@ async fn scenario_ends_in_target(faults: Value) -> Vec<PassReport> {
     );
     assert_target(&sim);
     assert_eq!(invariants(&sim), Vec::<String>::new());
+    assert_faults_fired(&sim);
     sim.stop().await;
     reports
+}
+
+/// The scenario helper itself: a fault on a path that matches nothing fails the scenario, even
+/// though the stack converges.
+#[tokio::test]
+#[should_panic(expected = "injected faults that never fired")]
+async fn a_fault_on_a_path_that_matches_nothing_fails_the_scenario() {
+    scenario_ends_in_target(json!([{"method": "PATCH", "path": "containerAppz", "status": 503, "times": 2}])).await;
 }
 
 #[tokio::test]
@@ -233,6 +249,7 @@ async fn an_operation_that_never_ends_hits_the_deadline_and_nothing_else_is_done
     let r2 = run_pass(&api, &stack(), options(), &|_| {}).await;
     assert!(r2.error.is_some());
     assert_eq!(invariants(&sim), Vec::<String>::new());
+    assert_faults_fired(&sim);
     sim.stop().await;
 }
 
@@ -445,6 +462,7 @@ async fn malformed_answers_are_typed_errors_and_never_written_upon() {
                 .count();
             assert_eq!(writes, 0, "{what}: a write based on a misread");
         }
+        assert_faults_fired(&sim);
         sim.stop().await;
     }
 }
