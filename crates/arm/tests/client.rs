@@ -98,7 +98,7 @@ fn new_clickhouse_app() -> ContainerApp {
     .unwrap()
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn reads_every_kind_of_resource() {
     let sim = sim(fast_sim()).await;
     let c = client(&sim);
@@ -138,7 +138,7 @@ async fn reads_every_kind_of_resource() {
     sim.stop().await;
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn put_waits_for_the_azure_async_operation() {
     let sim = sim(fast_sim()).await;
     let c = client(&sim);
@@ -160,7 +160,7 @@ async fn put_waits_for_the_azure_async_operation() {
     sim.stop().await;
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn patch_follows_location_when_that_is_all_arm_gives() {
     let sim = sim(fast_sim()).await;
     admin(&sim, reqwest::Method::POST, "/_sim/faults", Some(json!({"method": "PATCH", "path": "containerApps/langfuse", "removeHeaders": ["Azure-AsyncOperation"], "times": 1}))).await;
@@ -196,7 +196,7 @@ async fn patch_follows_location_when_that_is_all_arm_gives() {
     sim.stop().await;
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_failed_operation_is_a_typed_error_with_arms_code() {
     let sim = sim(fast_sim()).await;
     admin(
@@ -221,7 +221,7 @@ async fn a_failed_operation_is_a_typed_error_with_arms_code() {
     sim.stop().await;
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn an_operation_that_never_ends_hits_the_deadline() {
     let sim = sim(fast_sim()).await;
     admin(
@@ -243,7 +243,7 @@ async fn an_operation_that_never_ends_hits_the_deadline() {
     sim.stop().await;
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn retries_a_503_then_succeeds() {
     let sim = sim(fast_sim()).await;
     admin(
@@ -265,7 +265,7 @@ async fn retries_a_503_then_succeeds() {
     sim.stop().await;
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn survives_a_dropped_connection() {
     let sim = sim(fast_sim()).await;
     admin(
@@ -281,7 +281,7 @@ async fn survives_a_dropped_connection() {
     sim.stop().await;
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn never_retries_a_400() {
     let sim = sim(fast_sim()).await;
     let c = client(&sim);
@@ -295,7 +295,7 @@ async fn never_retries_a_400() {
     sim.stop().await;
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn honours_429_and_retry_after() {
     let config = SimConfig {
         reads: BucketConfig {
@@ -322,7 +322,7 @@ async fn honours_429_and_retry_after() {
     sim.stop().await;
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn the_client_throttle_avoids_429s() {
     let config = SimConfig {
         reads: BucketConfig {
@@ -349,7 +349,7 @@ async fn the_client_throttle_avoids_429s() {
     sim.stop().await;
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn file_share_etags_snapshots_and_412() {
     let sim = sim(fast_sim()).await;
     let c = client(&sim);
@@ -379,7 +379,7 @@ async fn file_share_etags_snapshots_and_412() {
     sim.stop().await;
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn revision_actions() {
     let sim = sim(fast_sim()).await;
     let c = client(&sim);
@@ -403,7 +403,7 @@ async fn revision_actions() {
     sim.stop().await;
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn works_over_the_simulators_tls_with_its_ca() {
     let dir = std::env::temp_dir().join(format!("aca-arm-tls-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
@@ -478,7 +478,7 @@ impl Write for Capture {
     }
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn no_secret_value_or_token_reaches_the_logs() {
     let capture = Capture::default();
     let writer = capture.clone();

@@ -201,12 +201,12 @@ async fn storages_and_apps_read_back_like_the_examples(set: &Examples) {
     s.sim.stop().await;
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn storages_and_apps_created_from_fixtures_read_back_like_the_fixtures() {
     storages_and_apps_read_back_like_the_examples(&fixtures()).await;
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn storages_and_apps_created_from_official_examples_read_back_like_the_examples() {
     if let Some(set) = official("storages_and_apps_created_from_official_examples_read_back_like_the_examples") {
         storages_and_apps_read_back_like_the_examples(&set).await;
@@ -251,12 +251,12 @@ async fn file_shares_read_back_like_the_examples(set: &Examples) {
     s.sim.stop().await;
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn file_shares_created_from_the_fixture_read_back_like_it() {
     file_shares_read_back_like_the_examples(&fixtures()).await;
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn file_shares_created_from_the_official_example_read_back_like_it() {
     if let Some(set) = official("file_shares_created_from_the_official_example_read_back_like_it") {
         file_shares_read_back_like_the_examples(&set).await;
