@@ -265,14 +265,12 @@ async fn outside_the_correction_window_only_invariant_breaches_are_corrected() {
     );
 }
 
-fn checks(fake: &FakeArm, stack: &Stack) -> impl std::future::Future<Output = Vec<String>> {
-    async move {
-        let observed = observe(fake, stack).await.unwrap();
-        aca_reconcile::preflight(stack, &observed)
-            .into_iter()
-            .map(|f| f.check.to_string())
-            .collect()
-    }
+async fn checks(fake: &FakeArm, stack: &Stack) -> Vec<String> {
+    let observed = observe(fake, stack).await.unwrap();
+    aca_reconcile::preflight(stack, &observed)
+        .into_iter()
+        .map(|f| f.check.to_string())
+        .collect()
 }
 
 #[tokio::test(start_paused = true)]
