@@ -109,7 +109,10 @@ async fn undeclared_fields_are_left_alone_and_steady_state_only_reads() {
         json!({"tags": {"owner": "team-a"}, "properties": {"template": {"containers": containers}}}),
     )
     .await;
-    tokio::time::sleep(Duration::from_millis(600)).await;
+    // Two more passes: the second one started after the edit, so it read it.
+    let edited = op.events().iter().filter(|e| is(e, "pass")).count();
+    op.wait_events("two passes after the edit", edited + 2, T, |e| is(e, "pass"))
+        .await;
 
     let passes_before = op.events().iter().filter(|e| is(e, "pass")).count();
     let log_before = requests(&sim).await.len();
@@ -212,7 +215,12 @@ async fn sigterm_stops_cleanly() {
         &run_args(file.to_str().unwrap(), &["--shutdown-timeout", "10s"]),
     ));
     op.wait_event("the start", T, |e| is(e, "started")).await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // Signal in the middle of the migration: once its first write reached ARM.
+    let deadline = std::time::Instant::now() + T;
+    while writes(&requests(&sim).await).is_empty() {
+        assert!(std::time::Instant::now() < deadline, "no write within {T:?}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     op.signal("TERM");
     let status = op.wait_exit(Duration::from_secs(15));
     assert!(status.success(), "{status:?}");

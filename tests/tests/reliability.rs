@@ -48,61 +48,61 @@ async fn killed_at_random_moments_during_the_migration_20_times() {
     }
 }
 
+/// The contest wired into the daemon, step by step on its events (the backoff's arithmetic is tested
+/// on an injected clock in `crates/operator/src/contest.rs`): three corrections start a hold, held
+/// passes alert and do not write, and the hold ends.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_person_who_keeps_scaling_clickhouse_meets_alerts_and_backoff_not_a_hammer() {
+    const T: Duration = Duration::from_secs(30);
     let sim = sim().await;
     let dir = scratch("contested");
     migrate(&sim, &dir);
     let file = dir.join("langfuse.yaml");
-    std::fs::write(&file, example("enforce", "1s")).unwrap();
+    std::fs::write(&file, example("enforce", "2s")).unwrap();
     let op = Running::spawn(operator(
         &sim,
-        &["run", "-f", file.to_str().unwrap(), "--interval", "1s"],
+        &["run", "-f", file.to_str().unwrap(), "--interval", "2s"],
     ));
-    op.wait_event("a clean pass", Duration::from_secs(30), |e| {
-        e["event"] == "pass" && e["drifts"] == 0
-    })
-    .await;
-    let log_start = requests(&sim).await.len();
-    // Every 1.5 s for 15 s, a person sets ClickHouse to 2 replicas.
-    let start = Instant::now();
-    while start.elapsed() < Duration::from_secs(15) {
+    op.wait_event("a clean pass", T, |e| e["event"] == "pass" && e["drifts"] == 0)
+        .await;
+    let scale = |action: &'static str| {
+        move |e: &serde_json::Value| {
+            e["event"] == "drift" && e["field"] == "apps.clickhouse.template.scale.maxReplicas" && e["action"] == action
+        }
+    };
+    let edit = || {
         person_patch(
             &sim,
             "langfuse-clickhouse",
             json!({"properties": {"template": {"scale": {"minReplicas": 2, "maxReplicas": 2}}}}),
         )
-        .await;
-        tokio::time::sleep(Duration::from_millis(1500)).await;
+    };
+
+    // Three edits, each corrected by a pass: three corrections within 10 intervals start a hold.
+    for n in 1..=3 {
+        edit().await;
+        op.wait_events("a correction", n, T, scale("corrected")).await;
     }
     let contested = op
-        .wait_event("a contested alert", Duration::from_secs(5), |e| {
-            e["event"] == "contested"
-        })
+        .wait_event("a contested alert", T, |e| e["event"] == "contested")
         .await;
     assert_eq!(contested["app"], "clickhouse");
     assert!(contested["changed_by"].as_str().unwrap().contains("alice@contoso.com"));
-    let alerts = op
-        .events()
-        .iter()
-        .filter(|e| e["event"] == "drift" && e["field"] == "apps.clickhouse.template.scale.maxReplicas")
-        .count();
-    let held = op
-        .events()
-        .iter()
-        .filter(|e| {
-            e["event"] == "drift"
-                && e["field"] == "apps.clickhouse.template.scale.maxReplicas"
-                && e["action"] == "alerted"
-        })
-        .count();
-    assert!(alerts >= 6, "passes keep alerting ({alerts})");
-    assert!(held >= 2, "some passes only alerted while held ({held})");
-    // Writes to ClickHouse: far fewer than the person's 10 edits would have caused (one recreate each).
+    assert_eq!(contested["hold_seconds"], 10, "5 intervals of 2 s: {contested}");
+
+    // Held: the next edit is alerted at every pass, and nothing is written to ClickHouse.
+    let log_start = requests(&sim).await.len();
+    let corrected = op.events().iter().filter(|e| scale("corrected")(e)).count();
+    edit().await;
+    op.wait_events("two held passes", 2, T, scale("alerted")).await;
     let patches = requests(&sim).await[log_start..]
         .iter()
         .filter(|r| r["method"] == "PATCH" && r["path"].as_str().unwrap().contains("langfuse-clickhouse"))
         .count();
-    assert!(patches <= 6, "the operator backed off: {patches} PATCHes for 10 edits");
+    assert_eq!(patches, 0, "a held app is not corrected");
+
+    // When the hold ends, the desired state is restored.
+    op.wait_events("the correction after the hold", corrected + 1, T, scale("corrected"))
+        .await;
     sim.stop().await;
 }

@@ -55,6 +55,12 @@ fn config_for(sim: &Simulator) -> ArmConfig {
     }
 }
 
+/// Every injected fault answered at least one request (else the test proved nothing about it).
+fn assert_faults_fired(sim: &Simulator) {
+    let unfired = sim.unfired_faults();
+    assert!(unfired.is_empty(), "injected faults that never fired: {unfired:?}");
+}
+
 fn client(sim: &Simulator) -> ArmClient {
     ArmClient::new(config_for(sim)).unwrap()
 }
@@ -92,7 +98,7 @@ fn new_clickhouse_app() -> ContainerApp {
     .unwrap()
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn reads_every_kind_of_resource() {
     let sim = sim(fast_sim()).await;
     let c = client(&sim);
@@ -132,7 +138,7 @@ async fn reads_every_kind_of_resource() {
     sim.stop().await;
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn put_waits_for_the_azure_async_operation() {
     let sim = sim(fast_sim()).await;
     let c = client(&sim);
@@ -154,7 +160,7 @@ async fn put_waits_for_the_azure_async_operation() {
     sim.stop().await;
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn patch_follows_location_when_that_is_all_arm_gives() {
     let sim = sim(fast_sim()).await;
     admin(&sim, reqwest::Method::POST, "/_sim/faults", Some(json!({"method": "PATCH", "path": "containerApps/langfuse", "removeHeaders": ["Azure-AsyncOperation"], "times": 1}))).await;
@@ -186,10 +192,11 @@ async fn patch_follows_location_when_that_is_all_arm_gives() {
         !log.iter()
             .any(|r| r["path"].as_str().unwrap().contains("containerappOperationStatuses"))
     );
+    assert_faults_fired(&sim);
     sim.stop().await;
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_failed_operation_is_a_typed_error_with_arms_code() {
     let sim = sim(fast_sim()).await;
     admin(
@@ -210,10 +217,11 @@ async fn a_failed_operation_is_a_typed_error_with_arms_code() {
         }
         other => panic!("expected OperationFailed, got {other:?}"),
     }
+    assert_faults_fired(&sim);
     sim.stop().await;
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn an_operation_that_never_ends_hits_the_deadline() {
     let sim = sim(fast_sim()).await;
     admin(
@@ -231,10 +239,11 @@ async fn an_operation_that_never_ends_hits_the_deadline() {
         .await
         .unwrap_err();
     assert!(matches!(err, ArmError::OperationTimedOut { .. }), "{err:?}");
+    assert_faults_fired(&sim);
     sim.stop().await;
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn retries_a_503_then_succeeds() {
     let sim = sim(fast_sim()).await;
     admin(
@@ -252,10 +261,11 @@ async fn retries_a_503_then_succeeds() {
         .map(|r| r["status"].as_u64().unwrap())
         .collect();
     assert_eq!(statuses, vec![503, 503, 200]);
+    assert_faults_fired(&sim);
     sim.stop().await;
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn survives_a_dropped_connection() {
     let sim = sim(fast_sim()).await;
     admin(
@@ -267,10 +277,11 @@ async fn survives_a_dropped_connection() {
     .await;
     client(&sim).get_container_app(&app_id("langfuse")).await.unwrap();
     assert_eq!(request_log(&sim).await.len(), 2, "one cut, one retried");
+    assert_faults_fired(&sim);
     sim.stop().await;
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn never_retries_a_400() {
     let sim = sim(fast_sim()).await;
     let c = client(&sim);
@@ -284,7 +295,7 @@ async fn never_retries_a_400() {
     sim.stop().await;
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn honours_429_and_retry_after() {
     let config = SimConfig {
         reads: BucketConfig {
@@ -311,7 +322,7 @@ async fn honours_429_and_retry_after() {
     sim.stop().await;
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn the_client_throttle_avoids_429s() {
     let config = SimConfig {
         reads: BucketConfig {
@@ -338,7 +349,7 @@ async fn the_client_throttle_avoids_429s() {
     sim.stop().await;
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn file_share_etags_snapshots_and_412() {
     let sim = sim(fast_sim()).await;
     let c = client(&sim);
@@ -368,7 +379,7 @@ async fn file_share_etags_snapshots_and_412() {
     sim.stop().await;
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn revision_actions() {
     let sim = sim(fast_sim()).await;
     let c = client(&sim);
@@ -392,7 +403,7 @@ async fn revision_actions() {
     sim.stop().await;
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn works_over_the_simulators_tls_with_its_ca() {
     let dir = std::env::temp_dir().join(format!("aca-arm-tls-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
@@ -467,7 +478,7 @@ impl Write for Capture {
     }
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn no_secret_value_or_token_reaches_the_logs() {
     let capture = Capture::default();
     let writer = capture.clone();
@@ -497,6 +508,7 @@ async fn no_secret_value_or_token_reaches_the_logs() {
     )
     .await;
     c.get_container_app(&app_id("langfuse")).await.unwrap();
+    assert_faults_fired(&sim);
     sim.stop().await;
 
     let logs = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();

@@ -17,6 +17,8 @@ const MAX_HOLD: Duration = Duration::from_secs(3600);
 #[derive(Debug, Default)]
 struct AppContest {
     corrections: VecDeque<Instant>,
+    /// The last correction (the list above is cleared when a hold starts).
+    last: Option<Instant>,
     hold_until: Option<Instant>,
     level: u32,
     by: String,
@@ -74,9 +76,15 @@ impl Contests {
         for (app, (field, by)) in corrected {
             let c = self.apps.entry(app.clone()).or_default();
             c.corrections.retain(|t| now.duration_since(*t) <= window);
-            if c.corrections.is_empty() {
+            // A whole window without corrections since the last one or the end of the last hold
+            // ends the contest: the next hold starts short again. Until then each hold doubles.
+            if c.last
+                .max(c.hold_until)
+                .is_none_or(|t| now.saturating_duration_since(t) > window)
+            {
                 c.level = 0;
             }
+            c.last = Some(now);
             c.corrections.push_back(now);
             c.by = by.clone();
             if c.corrections.len() >= CORRECTIONS {
@@ -88,5 +96,144 @@ impl Contests {
                     "apps.{app} keeps being changed back ({field}, by {by}): corrections held for {}s; drift is still reported", hold.as_secs());
             }
         }
+    }
+}
+
+/// The backoff on an injected clock: `record` and `holds` take `now`, so a person's edits and the
+/// daemon's passes are laid out in time without sleeping.
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aca_reconcile::{Diff, Drift, Fix, Plan, Severity};
+
+    const INTERVAL: Duration = Duration::from_secs(1);
+
+    fn report(actions: Vec<(Drift, Action)>) -> PassReport {
+        PassReport {
+            stack: "langfuse".into(),
+            observed: None,
+            diff: Diff::default(),
+            preflight: Vec::new(),
+            plan: Plan::default(),
+            outcomes: Vec::new(),
+            error: None,
+            actions,
+            duration: Duration::ZERO,
+        }
+    }
+
+    fn scale_drift() -> Drift {
+        Drift {
+            app: Some("clickhouse".into()),
+            path: "apps.clickhouse.template.scale.maxReplicas".into(),
+            desired: "1".into(),
+            live: "2".into(),
+            severity: Severity::Critical,
+            fix: Fix::Template,
+            note: None,
+            changed_by: Some("alice@contoso.com".into()),
+            changed_at: None,
+            invariant: None,
+        }
+    }
+
+    fn hold_of(contests: &Contests, now: Instant) -> Option<String> {
+        contests.holds(now).remove("clickhouse")
+    }
+
+    /// A daemon passing every second while a person sets ClickHouse to 2 replicas every 1.5 s
+    /// (the end-to-end scenario of `tests/tests/reliability.rs`, 10 edits in 15 s). Returns the
+    /// corrections and alerts while the person edits, and whether a later pass restored the
+    /// desired state once the person stopped.
+    fn tug_of_war(edits: u64) -> (u32, u32, bool) {
+        let t0 = Instant::now();
+        let at = |ms: u64| t0 + Duration::from_millis(ms);
+        let edit_times: Vec<u64> = (0..edits).map(|k| 500 + 1500 * k).collect();
+        let editing_until = edit_times.last().copied().unwrap_or(0) + 1000;
+        let mut contests = Contests::default();
+        let (mut corrections, mut alerts) = (0, 0);
+        let mut drifted = false;
+        let mut last_pass = 0;
+        for pass in (250..editing_until + 3_600_000).step_by(1000) {
+            drifted |= edit_times.iter().any(|e| *e > last_pass && *e <= pass);
+            last_pass = pass;
+            if !drifted {
+                if pass > editing_until {
+                    return (corrections, alerts, true);
+                }
+                contests.record("langfuse", &report(Vec::new()), INTERVAL, at(pass));
+                continue;
+            }
+            let action = if hold_of(&contests, at(pass)).is_some() {
+                Action::Alerted
+            } else {
+                drifted = false;
+                Action::Corrected
+            };
+            if pass <= editing_until {
+                match action {
+                    Action::Corrected => corrections += 1,
+                    _ => alerts += 1,
+                }
+            }
+            contests.record("langfuse", &report(vec![(scale_drift(), action)]), INTERVAL, at(pass));
+        }
+        (corrections, alerts, false)
+    }
+
+    #[test]
+    fn ten_edits_in_15_seconds_cost_at_most_6_corrections_and_every_held_pass_alerts() {
+        let (corrections, alerts, restored) = tug_of_war(10);
+        assert!(corrections <= 6, "{corrections} corrections for 10 edits");
+        assert!(alerts >= 2, "held passes still alert ({alerts})");
+        assert!(restored, "the desired state is restored once the person stops");
+    }
+
+    #[test]
+    fn two_corrections_in_the_window_are_not_contested() {
+        assert_eq!(tug_of_war(2), (2, 0, true));
+    }
+
+    #[test]
+    fn the_hold_doubles_on_each_repeat_up_to_an_hour() {
+        let t0 = Instant::now();
+        let mut contests = Contests::default();
+        let mut now = t0;
+        let mut holds = Vec::new();
+        for _ in 0..12 {
+            // Three corrections one interval apart start a hold; the next correction comes when it ends.
+            for _ in 0..CORRECTIONS {
+                let corrected = report(vec![(scale_drift(), Action::Corrected)]);
+                contests.record("langfuse", &corrected, INTERVAL, now);
+                now += INTERVAL;
+            }
+            let until = contests.apps["clickhouse"].hold_until.expect("a hold");
+            holds.push(until.duration_since(now - INTERVAL).as_secs());
+            now = until;
+        }
+        assert_eq!(&holds[..5], &[5, 10, 20, 40, 80]);
+        assert_eq!(*holds.last().unwrap(), 3600, "capped at an hour: {holds:?}");
+    }
+
+    #[test]
+    fn a_quiet_window_forgets_the_contest() {
+        let t0 = Instant::now();
+        let mut contests = Contests::default();
+        let corrected = report(vec![(scale_drift(), Action::Corrected)]);
+        for k in 0..3 {
+            contests.record("langfuse", &corrected, INTERVAL, t0 + INTERVAL * k);
+        }
+        let first = hold_of(&contests, t0 + INTERVAL * 2).expect("contested");
+        assert!(
+            first.contains("alice@contoso.com") && first.contains("next correction in 5s"),
+            "{first}"
+        );
+        // Long after the hold and a whole window without corrections: back to the first hold length.
+        let later = t0 + INTERVAL * 100;
+        for k in 0..3 {
+            contests.record("langfuse", &corrected, INTERVAL, later + INTERVAL * k);
+        }
+        let again = hold_of(&contests, later + INTERVAL * 2).expect("contested again");
+        assert!(again.contains("next correction in 5s"), "{again}");
     }
 }

@@ -73,7 +73,7 @@ async fn get(sim: &Simulator, path: &str) -> Value {
         .unwrap()
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn the_sidecar_migration_reaches_the_target_without_overlap() {
     let sim = start().await;
     let api = client(&sim);
@@ -122,7 +122,7 @@ async fn the_sidecar_migration_reaches_the_target_without_overlap() {
     sim.stop().await;
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn observe_mode_plans_but_never_writes() {
     let sim = start().await;
     let api = client(&sim);
@@ -143,7 +143,7 @@ async fn observe_mode_plans_but_never_writes() {
     sim.stop().await;
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn outside_its_correction_window_drift_is_alerted_but_invariant_breaches_are_corrected() {
     let sim = start().await;
     let api = client(&sim);

@@ -48,7 +48,7 @@ async fn setup() -> (Simulator, ArmClient) {
     (sim, client)
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn an_http_migration_url_hidden_behind_a_secret_is_a_blocking_error() {
     let (sim, client) = setup().await;
     let yaml = format!(
@@ -87,7 +87,7 @@ async fn an_http_migration_url_hidden_behind_a_secret_is_a_blocking_error() {
     sim.stop().await;
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn cluster_mode_left_on_and_smb_storage_are_reported() {
     let (sim, client) = setup().await;
     // A person set the worker back to cluster mode; the YAML does not own that variable.
@@ -122,7 +122,7 @@ async fn cluster_mode_left_on_and_smb_storage_are_reported() {
     sim.stop().await;
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_missing_environment_or_storage_is_an_error() {
     let (sim, client) = setup().await;
     let stack = load_str(&HEAD.replace("cae-langfuse", "cae-nope"), "t.yaml")

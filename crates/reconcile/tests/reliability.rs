@@ -78,6 +78,13 @@ async fn fault(sim: &Simulator, f: Value) {
     sim.state().lock().unwrap().faults.push(f);
 }
 
+/// Every injected fault answered at least one request: a scenario whose fault never fired proves
+/// nothing about that fault.
+fn assert_faults_fired(sim: &Simulator) {
+    let unfired = sim.unfired_faults();
+    assert!(unfired.is_empty(), "injected faults that never fired: {unfired:?}");
+}
+
 /// Runs passes until one is clean (no drift) or `max` passes; returns every report.
 async fn converge(api: &ArmClient, stack: &Stack, max: usize) -> Vec<PassReport> {
     let mut reports = Vec::new();
@@ -156,11 +163,20 @@ async fn scenario_ends_in_target(faults: Value) -> Vec<PassReport> {
     );
     assert_target(&sim);
     assert_eq!(invariants(&sim), Vec::<String>::new());
+    assert_faults_fired(&sim);
     sim.stop().await;
     reports
 }
 
-#[tokio::test]
+/// The scenario helper itself: a fault on a path that matches nothing fails the scenario, even
+/// though the stack converges.
+#[tokio::test(start_paused = true)]
+#[should_panic(expected = "injected faults that never fired")]
+async fn a_fault_on_a_path_that_matches_nothing_fails_the_scenario() {
+    scenario_ends_in_target(json!([{"method": "PATCH", "path": "containerAppz", "status": 503, "times": 2}])).await;
+}
+
+#[tokio::test(start_paused = true)]
 async fn a_429_storm_is_waited_out() {
     let reports = scenario_ends_in_target(json!([{"status": 429, "retryAfter": 1, "times": 6}])).await;
     assert!(
@@ -170,7 +186,7 @@ async fn a_429_storm_is_waited_out() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn bursts_of_500_and_503_are_retried() {
     scenario_ends_in_target(json!([
         {"method": "GET", "status": 500, "times": 3},
@@ -180,7 +196,7 @@ async fn bursts_of_500_and_503_are_retried() {
     .await;
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn connections_cut_mid_response_and_slow_answers() {
     // A PATCH that is applied and then cut: the retry meets the running operation (409); the next
     // pass re-plans from live state.
@@ -192,7 +208,7 @@ async fn connections_cut_mid_response_and_slow_answers() {
     .await;
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_failed_operation_stops_the_plan_and_the_next_pass_recovers() {
     let reports =
         scenario_ends_in_target(json!([{"method": "PUT", "path": "containerApps", "failLro": true, "times": 1}])).await;
@@ -206,7 +222,7 @@ async fn a_failed_operation_stops_the_plan_and_the_next_pass_recovers() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn an_operation_that_never_ends_hits_the_deadline_and_nothing_else_is_done() {
     let sim = start().await;
     fault(&sim, json!({"method": "PATCH", "hangLro": true, "times": 1})).await;
@@ -233,10 +249,11 @@ async fn an_operation_that_never_ends_hits_the_deadline_and_nothing_else_is_done
     let r2 = run_pass(&api, &stack(), options(), &|_| {}).await;
     assert!(r2.error.is_some());
     assert_eq!(invariants(&sim), Vec::<String>::new());
+    assert_faults_fired(&sim);
     sim.stop().await;
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_concurrent_edit_between_observe_and_apply_gives_the_write_up() {
     let sim = start().await;
     let api = ArmClient::new(config(&sim)).unwrap();
@@ -317,7 +334,7 @@ impl TokenCredential for FailingCredential {
     }
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_token_that_cannot_be_acquired_stops_the_pass_before_any_request() {
     let dir = std::env::temp_dir().join(format!("aca-rel-tls-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
@@ -349,7 +366,7 @@ async fn a_token_that_cannot_be_acquired_stops_the_pass_before_any_request() {
     std::fs::remove_dir_all(dir).unwrap();
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_deleted_environment_or_storage_blocks_every_write() {
     for deleted in [
         scenario::environment_id(),
@@ -389,7 +406,7 @@ async fn a_deleted_environment_or_storage_blocks_every_write() {
     }
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn malformed_answers_are_typed_errors_and_never_written_upon() {
     let bodies = [
         (
@@ -445,6 +462,7 @@ async fn malformed_answers_are_typed_errors_and_never_written_upon() {
                 .count();
             assert_eq!(writes, 0, "{what}: a write based on a misread");
         }
+        assert_faults_fired(&sim);
         sim.stop().await;
     }
 }

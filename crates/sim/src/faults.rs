@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 
 /// One injected fault. Matches requests by method (any when absent) and by a case-insensitive
 /// substring of the path; applies to the next `times` matching requests (every one when absent).
+/// A spent fault stays in the table (with `times` 0) so that its `fired` count can still be read.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Fault {
@@ -44,6 +45,10 @@ pub struct Fault {
     pub remove_headers: Vec<String>,
     #[serde(default)]
     pub times: Option<u32>,
+    /// How many requests this fault answered. Kept by the simulator (refused in what is posted) so
+    /// that a test proves its fault fired: a fault whose path has a typo never does.
+    #[serde(default, skip_deserializing)]
+    pub fired: u32,
 }
 
 impl Fault {
@@ -53,16 +58,19 @@ impl Fault {
     }
 }
 
-/// Takes the first fault matching the request, counting down its `times`.
-pub fn take(faults: &mut Vec<Fault>, method: &str, path: &str) -> Option<Fault> {
-    let i = faults.iter().position(|f| f.matches(method, path))?;
-    let fault = faults[i].clone();
-    match faults[i].times {
-        Some(1) => {
-            faults.remove(i);
-        }
-        Some(n) => faults[i].times = Some(n - 1),
-        None => {}
+/// Takes the first unspent fault matching the request, counting down its `times` and up its `fired`.
+pub fn take(faults: &mut [Fault], method: &str, path: &str) -> Option<Fault> {
+    let fault = faults
+        .iter_mut()
+        .find(|f| f.times != Some(0) && f.matches(method, path))?;
+    fault.fired += 1;
+    if let Some(n) = fault.times.as_mut() {
+        *n -= 1;
     }
-    Some(fault)
+    Some(fault.clone())
+}
+
+/// Faults that never answered a request.
+pub fn unfired(faults: &[Fault]) -> Vec<Fault> {
+    faults.iter().filter(|f| f.fired == 0).cloned().collect()
 }

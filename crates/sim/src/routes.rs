@@ -105,6 +105,7 @@ pub async fn handle(
                 .get("x-aca-replica")
                 .and_then(|v| v.to_str().ok())
                 .map(str::to_string),
+            fault: fault.is_some(),
         });
         (reply, fault)
     };

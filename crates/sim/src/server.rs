@@ -130,6 +130,12 @@ impl Simulator {
         self.state.clone()
     }
 
+    /// Faults injected so far that never answered a request. A fault test asserts this is empty, so
+    /// that a fault whose path or method matches nothing cannot pass unnoticed.
+    pub fn unfired_faults(&self) -> Vec<crate::Fault> {
+        crate::faults::unfired(&self.state.lock().expect("state lock").faults)
+    }
+
     pub async fn stop(mut self) {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());

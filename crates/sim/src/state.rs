@@ -47,6 +47,9 @@ pub struct RequestRecord {
     /// The `x-aca-replica` header, when a caller tags its requests.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub replica: Option<String>,
+    /// True when an injected fault answered (or delayed, or cut) this request.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub fault: bool,
 }
 
 #[derive(Debug)]

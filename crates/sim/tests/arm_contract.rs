@@ -8,7 +8,7 @@ use common::*;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn requires_a_bearer_token_and_an_api_version() {
     let s = start(Some("sidecar"), fast_config()).await;
     let path = app_path("langfuse");
@@ -41,7 +41,7 @@ async fn requires_a_bearer_token_and_an_api_version() {
     s.sim.stop().await;
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn paths_are_case_insensitive_and_missing_things_are_arm_404s() {
     let s = start(Some("sidecar"), fast_config()).await;
     let upper =
@@ -68,7 +68,7 @@ async fn paths_are_case_insensitive_and_missing_things_are_arm_404s() {
     s.sim.stop().await;
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn put_is_an_sdk_style_lro_with_azure_async_operation() {
     let s = start(Some("sidecar"), fast_config()).await;
     let path = app_path("langfuse-clickhouse");
@@ -112,7 +112,7 @@ async fn put_is_an_sdk_style_lro_with_azure_async_operation() {
     s.sim.stop().await;
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn patch_is_a_202_with_a_location_to_poll() {
     let s = start(Some("sidecar"), fast_config()).await;
     let path = app_path("langfuse");
@@ -149,7 +149,7 @@ async fn patch_is_a_202_with_a_location_to_poll() {
     s.sim.stop().await;
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn an_injected_failed_lro_ends_failed_with_an_error() {
     let s = start(Some("sidecar"), fast_config()).await;
     s.admin(
@@ -186,7 +186,7 @@ async fn an_injected_failed_lro_ends_failed_with_an_error() {
     s.sim.stop().await;
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_write_during_an_operation_is_a_conflict() {
     let s = start(Some("sidecar"), fast_config()).await;
     let patch = json!({"properties": {"template": {"scale": {"maxReplicas": 6}}}});
@@ -199,7 +199,7 @@ async fn a_write_during_an_operation_is_a_conflict() {
     s.sim.stop().await;
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn secrets_are_hidden_on_get_and_listed_by_list_secrets() {
     let s = start(Some("sidecar"), fast_config()).await;
     let app = s.get_json(&app_path("langfuse")).await;
@@ -224,7 +224,7 @@ async fn secrets_are_hidden_on_get_and_listed_by_list_secrets() {
     s.sim.stop().await;
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn arm_refuses_what_container_apps_refuses() {
     let s = start(Some("sidecar"), fast_config()).await;
     let cases = [
@@ -259,7 +259,7 @@ async fn arm_refuses_what_container_apps_refuses() {
     s.sim.stop().await;
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn delete_is_a_long_running_operation_then_the_app_is_gone() {
     let s = start(Some("sidecar"), fast_config()).await;
     let resp = s.arm(Method::DELETE, &app_path("langfuse"), None).await;
@@ -280,7 +280,7 @@ async fn delete_is_a_long_running_operation_then_the_app_is_gone() {
     s.sim.stop().await;
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn injected_status_faults_and_dropped_connections() {
     let s = start(Some("sidecar"), fast_config()).await;
     s.admin(
@@ -313,7 +313,7 @@ async fn injected_status_faults_and_dropped_connections() {
     s.sim.stop().await;
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn the_request_log_counts_calls_and_tags_replicas() {
     let s = start(Some("sidecar"), fast_config()).await;
     s.get_json(&app_path("langfuse")).await;

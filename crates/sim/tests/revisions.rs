@@ -30,7 +30,7 @@ async fn running(s: &Sim, app: &str) -> Vec<(String, u64)> {
         .collect()
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_template_change_overlaps_the_old_revision_until_the_new_one_is_ready() {
     // A wide overlap window, so a slow machine still observes it.
     let s = start(
@@ -79,7 +79,7 @@ async fn a_template_change_overlaps_the_old_revision_until_the_new_one_is_ready(
     s.sim.stop().await;
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn ingress_and_secret_changes_make_no_revision_and_secrets_apply_on_restart() {
     let s = start(Some("sidecar"), fast_config()).await;
     let app = s.get_json(&app_path("langfuse")).await;
@@ -139,7 +139,7 @@ async fn ingress_and_secret_changes_make_no_revision_and_secrets_apply_on_restar
     s.sim.stop().await;
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn deactivate_drains_to_zero_and_activate_starts_again() {
     let s = start(Some("sidecar"), fast_config()).await;
     let name = revisions(&s, "langfuse").await[0]["name"].as_str().unwrap().to_string();
@@ -177,7 +177,7 @@ async fn deactivate_drains_to_zero_and_activate_starts_again() {
     s.sim.stop().await;
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_portal_edit_through_the_admin_api_names_a_person_and_makes_a_revision() {
     let s = start(Some("sidecar"), fast_config()).await;
     let resp = s

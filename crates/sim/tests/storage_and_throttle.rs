@@ -131,7 +131,7 @@ async fn environments_and_storages_read_as_arm_shows_them() {
     s.sim.stop().await;
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn the_throttle_answers_429_with_a_retry_after_that_is_enough() {
     let config = SimConfig {
         reads: BucketConfig {

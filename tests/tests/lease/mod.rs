@@ -18,7 +18,14 @@ use aca_e2e::*;
 const AZURITE_VERSION: &str = "3.35.0";
 
 /// `azurite-blob` on the PATH, or installed under target/azurite from the npm registry.
+/// `azurite-blob` on the PATH, or installed under target/azurite from the npm registry. Once per
+/// process: the tests of a file run in parallel, and two npm installs into one prefix collide.
 pub fn azurite_binary() -> PathBuf {
+    static BINARY: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    BINARY.get_or_init(find_or_install_azurite).clone()
+}
+
+fn find_or_install_azurite() -> PathBuf {
     if Command::new("azurite-blob")
         .arg("--version")
         .stdout(Stdio::null())

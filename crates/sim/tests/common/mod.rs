@@ -69,6 +69,22 @@ impl Sim {
         resp.json().await.unwrap()
     }
 
+    /// GETs `path` until `done` holds; panics with the last answer after 10 s of real time.
+    pub async fn poll_json(&self, path: &str, done: impl Fn(&Value) -> bool) -> Value {
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            let got = self.get_json(path).await;
+            if done(&got) {
+                return got;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "GET {path} never got there: {got:#}"
+            );
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+    }
+
     pub async fn admin(&self, method: Method, path: &str, body: Option<&Value>) -> Response {
         let mut req = self.http.request(method, self.url(path));
         if let Some(b) = body {
@@ -124,14 +140,6 @@ pub fn header(resp: &Response, name: &str) -> Option<String> {
         .get(name)
         .and_then(|v| v.to_str().ok())
         .map(str::to_string)
-}
-
-/// The example file's JSON.
-pub fn example(name: &str) -> Value {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/arm-examples")
-        .join(name);
-    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
 
 /// A minimal valid app for the `sidecar` scenario's environment.
