@@ -197,7 +197,12 @@ async fn a_drift_shows_in_status_with_who_made_it_then_its_correction() {
     })
     .await;
     let ch = app_of(&doc, "clickhouse");
-    assert_eq!(condition(ch, "Synced")["status"], "True");
+    assert_eq!(
+        condition(ch, "Synced")["status"],
+        "True",
+        "{}",
+        serde_json::to_string_pretty(ch).unwrap()
+    );
     assert_eq!(condition(ch, "Healthy")["status"], "True");
     assert!(
         ch["drifts"][SINGLETON]["changedBy"]

@@ -25,6 +25,6 @@ pub use drift::{Drift, Fix, Severity};
 pub use execute::{ExecError, ExecSettings, Executor, StepEvent, StepOutcome, WriteGate};
 pub use invariants::{Binding, Bindings, Breach, Repair};
 pub use observe::{Observed, observe};
-pub use pass::{Action, PassError, PassOptions, PassReport, SharedBindings, run_pass};
+pub use pass::{Action, OnFound, PassError, PassOptions, PassReport, SharedBindings, run_pass};
 pub use plan::{Plan, Step, plan, plan_rollback, plan_with_holds};
 pub use preflight::{Finding, Level, preflight};

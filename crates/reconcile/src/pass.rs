@@ -56,6 +56,19 @@ pub struct PassOptions {
     /// Storage bindings first observed by earlier passes (the daemon keeps one for its lifetime);
     /// `None`: only declared bindings and the access mode are checked.
     pub bindings: Option<SharedBindings>,
+    /// Told of every drift and breach the moment the pass finds it, before any correction (the
+    /// daemon counts them in its metrics there, not when the pass ends).
+    pub on_found: Option<OnFound>,
+}
+
+/// A callback for each drift found: the stack's name and the drift.
+#[derive(Clone)]
+pub struct OnFound(pub std::sync::Arc<dyn Fn(&str, &Drift) + Send + Sync>);
+
+impl std::fmt::Debug for OnFound {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("OnFound")
+    }
 }
 
 /// [`Bindings`] shared by the passes of one process.
@@ -171,6 +184,11 @@ pub async fn run_pass(
             log_found(stack, d, *id);
         }
     }
+    if let Some(found) = &options.on_found {
+        for d in &report.diff.drifts {
+            (found.0)(&stack.name, d);
+        }
+    }
     report.preflight = preflight(stack, &observed);
     let holds = window_holds(
         stack,
@@ -278,7 +296,9 @@ fn window_holds(
 
 /// A drift is corrected when every step for its app ran.
 fn action_for(d: &Drift, report: &PassReport, applied: bool) -> Action {
-    if !applied || d.fix == crate::drift::Fix::None {
+    // A breach with no repair of its own (three replicas of the singleton) is corrected by the
+    // steps that correct its app's fields (the scale), so it is judged by them like any drift.
+    if !applied || (d.fix == crate::drift::Fix::None && d.invariant.is_none()) {
         return Action::Alerted;
     }
     let Some(app) = d.app.as_deref() else {

@@ -309,3 +309,68 @@ async fn preflight_findings_follow_the_live_environment() {
     );
     assert_eq!(fake.writes(), Vec::<Call>::new());
 }
+
+/// Alert first: each drift reaches `on_found` before the pass writes anything.
+#[tokio::test(start_paused = true)]
+async fn every_drift_is_reported_before_any_write() {
+    let fake = std::sync::Arc::new(FakeArm::sidecar());
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let (f, s) = (fake.clone(), seen.clone());
+    let on_found = aca_reconcile::OnFound(std::sync::Arc::new(move |stack: &str, d: &aca_reconcile::Drift| {
+        s.lock()
+            .unwrap()
+            .push((stack.to_string(), d.path.clone(), f.writes().len()));
+    }));
+    let options = PassOptions {
+        on_found: Some(on_found),
+        ..options(true)
+    };
+    let report = run_pass(fake.as_ref(), &stack(), options, &|_| {}).await;
+    assert!(report.error.is_none(), "{:?}", report.error);
+    assert!(!fake.writes().is_empty(), "the pass did correct");
+    let seen = seen.lock().unwrap();
+    assert_eq!(seen.len(), report.diff.drifts.len(), "{seen:?}");
+    assert!(
+        seen.iter()
+            .all(|(stack, _, writes)| stack == "langfuse" && *writes == 0),
+        "{seen:?}"
+    );
+}
+
+/// A shutdown during a wait ends the step at once and names it; nothing after it runs.
+#[tokio::test(start_paused = true)]
+async fn a_shutdown_during_a_wait_stops_the_step_at_once() {
+    let (fake, stack) = (FakeArm::sidecar(), stack());
+    let observed = observe(&fake, &stack).await.unwrap();
+    let cancel = tokio_util::sync::CancellationToken::new();
+    let executor = Executor {
+        api: &fake,
+        stack: &stack,
+        observed: &observed,
+        settings: ExecSettings {
+            poll_interval: Duration::from_secs(7),
+            wait_timeout: Duration::from_secs(3600),
+        },
+        on_event: &|_| {},
+        cancel: Some(&cancel),
+        gate: None,
+    };
+    // A wait that can never end: the dedicated app is not running and nothing will start it.
+    let steps = [Step::WaitRunning {
+        app: "clickhouse".to_string(),
+    }];
+    let stopper = cancel.clone();
+    tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_secs(30)).await;
+        stopper.cancel();
+    });
+    let started = tokio::time::Instant::now();
+    let (outcomes, error) = executor.run(&steps).await;
+    assert!(outcomes.is_empty());
+    assert!(matches!(error, Some(ExecError::Stopped)), "{error:?}");
+    assert_eq!(
+        started.elapsed(),
+        Duration::from_secs(30),
+        "stopped when asked, not at the next poll"
+    );
+}

@@ -158,10 +158,14 @@ impl FakeArm {
     }
 
     fn log(&self, op: &'static str, id: &ResourceId) -> std::sync::MutexGuard<'_, World> {
+        self.log_named(op, id.name())
+    }
+
+    fn log_named(&self, op: &'static str, name: &str) -> std::sync::MutexGuard<'_, World> {
         let mut w = self.world.lock().unwrap();
         w.calls.push(Call {
             op,
-            name: id.name().to_string(),
+            name: name.to_string(),
         });
         w
     }
@@ -250,11 +254,7 @@ impl ArmApi for FakeArm {
     }
 
     async fn list_apps(&self, subscription: &str, resource_group: &str) -> ArmResult<Vec<ContainerApp>> {
-        let group = ResourceId::parse(&format!(
-            "/subscriptions/{subscription}/resourceGroups/{resource_group}"
-        ))
-        .expect("a resource group id");
-        let w = self.log("list_apps", &group);
+        let w = self.log_named("list_apps", resource_group);
         let prefix = key(&format!(
             "/subscriptions/{subscription}/resourceGroups/{resource_group}/providers/Microsoft.App/containerApps/"
         ));
