@@ -63,7 +63,10 @@ pub struct PassOptions {
 
 /// A callback for each drift found: the stack's name and the drift.
 #[derive(Clone)]
-pub struct OnFound(pub std::sync::Arc<dyn Fn(&str, &Drift) + Send + Sync>);
+pub struct OnFound(pub std::sync::Arc<FoundFn>);
+
+/// What [`OnFound`] calls.
+pub type FoundFn = dyn Fn(&str, &Drift) + Send + Sync;
 
 impl std::fmt::Debug for OnFound {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
