@@ -390,7 +390,10 @@ impl Executor<'_> {
         }
         if patch.template_changed {
             let latest = updated.properties().and_then(|p| p.latest_revision_name.as_deref());
-            done.push_str(&format!(" (new revision {})", latest.unwrap_or("?")));
+            match latest {
+                Some(name) => done.push_str(&format!(" (new revision {name})")),
+                None => done.push_str(" (new revision)"),
+            }
         }
         if patch.secrets_changed && !patch.template_changed {
             for r in self
