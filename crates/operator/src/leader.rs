@@ -152,24 +152,9 @@ fn transport(ca_cert: Option<&Path>) -> Result<Transport, String> {
     Ok(Transport::new(Arc::new(builder.build().map_err(|e| e.to_string())?)))
 }
 
-/// A lease id is a GUID; each replica proposes its own.
-fn lease_id_for(replica: &str) -> String {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or(0);
-    let h = replica.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
-        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
-    }) ^ nanos as u64;
-    let l = (nanos >> 64) as u64 ^ u64::from(std::process::id());
-    format!(
-        "{:08x}-{:04x}-4{:03x}-8{:03x}-{:012x}",
-        h >> 32,
-        (h >> 16) & 0xffff,
-        h & 0xfff,
-        l & 0xfff,
-        (l >> 12) & 0xffff_ffff_ffff
-    )
+/// A lease id is a GUID; each replica proposes its own, random (v4).
+fn new_lease_id() -> String {
+    uuid::Uuid::new_v4().to_string()
 }
 
 impl Election {
@@ -225,7 +210,7 @@ impl Election {
             blob,
             container,
             timing: Timing::new(lease),
-            lease_id: lease_id_for(replica),
+            lease_id: new_lease_id(),
             replica: replica.to_string(),
             leadership,
         })
