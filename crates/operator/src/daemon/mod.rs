@@ -10,9 +10,10 @@
 //! | retry | a pass that failed | `2 × interval`, doubling up to `16 × interval` (≤ 10 min, ≥ interval) |
 //! | reload | a valid new desired state | `Trigger::Keys`: new stacks run now, removed ones are forgotten, held ones are released |
 //! | leadership | this replica became leader | `Trigger::All`: every stack now; one that is running runs again after |
-//! | panic | a pass that panicked | the controller frees the stack, logs `reconcile_panicked`, retries after 1 s doubling |
+//! | panic | a pass that panicked | counted (`aca_reconcile_panics_total`); the controller frees the stack, logs `reconcile_panicked`, retries after 1 s doubling |
 
 use std::collections::HashMap;
+use std::panic::AssertUnwindSafe;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -20,7 +21,7 @@ use aca_arm::ArmStats;
 use aca_controller::{Action, Backoff, Cause, Config, Controller, Request, Trigger};
 use aca_model::desired::{DesiredState, Stack};
 use aca_reconcile::{ArmApi, ExecSettings, PassOptions, PassReport, run_pass};
-use futures_util::stream;
+use futures_util::{FutureExt, stream};
 use tokio::sync::watch;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
@@ -131,7 +132,16 @@ impl Daemon {
             .run(
                 move |request| {
                     let shared = pass.clone();
-                    async move { shared.reconcile(request).await }
+                    async move {
+                        // Counted here, then re-raised: the controller frees the stack and logs it.
+                        match AssertUnwindSafe(shared.reconcile(request)).catch_unwind().await {
+                            Ok(outcome) => outcome,
+                            Err(panic) => {
+                                shared.daemon.metrics.reconcile_panics.inc();
+                                std::panic::resume_unwind(panic)
+                            }
+                        }
+                    }
                 },
                 |_name, failed: &PassFailed, failures| Action::Requeue(failed.backoff.delay(failures)),
                 async move { cancel.cancelled().await },

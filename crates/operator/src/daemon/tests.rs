@@ -123,9 +123,11 @@ async fn a_pass_that_panics_frees_its_stack_and_it_runs_again() {
         retried_after >= Duration::from_millis(900) && retried_after < interval,
         "retried after {retried_after:?}"
     );
-    // That pass ran to its end and was recorded (the panicked one was not).
+    // The panic was counted, and the retried pass ran to its end and was recorded (the
+    // panicked one was not).
     tokio::time::sleep(Duration::from_millis(10)).await;
     let text = metrics.encode();
+    assert!(text.lines().any(|l| l == "aca_reconcile_panics_total 1"), "{text}");
     assert!(
         text.lines()
             .any(|l| l.starts_with("aca_reconcile_passes_total{") && l.ends_with(" 1")),
