@@ -189,7 +189,11 @@ fn leadership_gained(
             rx.changed().await.ok()?;
             if *rx.borrow_and_update() {
                 let stacks = desired.borrow().stacks.len();
-                tracing::info!(event = "leader_pass", stacks, "leadership gained: every stack is reconciled now");
+                tracing::info!(
+                    event = "leader_pass",
+                    stacks,
+                    "leadership gained: every stack is reconciled now"
+                );
                 return Some((Trigger::All(Cause::Leadership), (rx, desired)));
             }
         }
@@ -225,7 +229,13 @@ impl Shared {
     }
 
     /// Records a pass and decides what follows it. `failures` counts this pass if it failed.
-    fn finished(&self, stack: &Stack, interval: Duration, report: &PassReport, failures: u32) -> Result<Action, PassFailed> {
+    fn finished(
+        &self,
+        stack: &Stack,
+        interval: Duration,
+        report: &PassReport,
+        failures: u32,
+    ) -> Result<Action, PassFailed> {
         let d = &self.daemon;
         let name = &stack.name;
         d.metrics.record_pass(report);
@@ -277,10 +287,7 @@ impl Shared {
 fn backoff(interval: Duration) -> Backoff {
     Backoff {
         base: interval.saturating_mul(2),
-        max: interval
-            .saturating_mul(16)
-            .min(Duration::from_secs(600))
-            .max(interval),
+        max: interval.saturating_mul(16).min(Duration::from_secs(600)).max(interval),
     }
 }
 

@@ -6,11 +6,11 @@ use std::time::Duration;
 
 use aca_arm::{ArmError, ArmResult, RevisionAction, Tagged};
 use aca_model::arm::{ContainerApp, EnvironmentStorage, FileShare, ManagedEnvironment, ResourceId, Revision, Secret};
+use aca_model::desired::DesiredState;
 use aca_reconcile::ArmApi;
 use async_trait::async_trait;
 use serde_json::Value;
 use tokio::sync::{Notify, watch};
-use aca_model::desired::DesiredState;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
@@ -107,7 +107,9 @@ fn example() -> DesiredState {
         name: web-app
         containers: [{ name: web, image: web:2, cpu: 0.5, memory: 1Gi }]
 ";
-    let state = aca_model::desired::load_str(text, "s.yaml").expect("the stack loads").state;
+    let state = aca_model::desired::load_str(text, "s.yaml")
+        .expect("the stack loads")
+        .state;
     assert_eq!(state.stacks[0].interval, Duration::from_secs(30));
     state
 }
@@ -197,14 +199,22 @@ async fn leadership_gained_and_a_reload_run_the_stack_at_once_not_at_its_interva
     let gained = Instant::now();
     leader_tx.send(true).expect("the daemon listens");
     let ran = until_passes(&metrics, 2, Duration::from_secs(1)).await;
-    assert!(ran - gained < Duration::from_millis(100), "ran {:?} after", ran - gained);
+    assert!(
+        ran - gained < Duration::from_millis(100),
+        "ran {:?} after",
+        ran - gained
+    );
 
     // A reload of the desired state: again at once.
     tokio::time::sleep(interval / 3).await;
     let reloaded = Instant::now();
     state_tx.send(Arc::new(state)).expect("the daemon listens");
     let ran = until_passes(&metrics, 3, Duration::from_secs(1)).await;
-    assert!(ran - reloaded < Duration::from_millis(100), "ran {:?} after", ran - reloaded);
+    assert!(
+        ran - reloaded < Duration::from_millis(100),
+        "ran {:?} after",
+        ran - reloaded
+    );
     assert_eq!(passes(&metrics, "error"), 0);
 
     cancel.cancel();
