@@ -242,7 +242,7 @@ pub struct RunArgs {
     /// one, a non-loopback listener does not serve them.
     #[arg(long, env = "ACA_STATUS_TOKEN_FILE", value_name = "FILE")]
     pub status_token_file: Option<PathBuf>,
-    /// First passes are spread over this span (default: each stack's interval), so stacks do not
+    /// First passes are spread over this span (default: the shortest stack interval), so stacks do not
     /// all start together. `0s` starts them all at once.
     #[arg(long, value_name = "DURATION")]
     pub initial_spread: Option<String>,

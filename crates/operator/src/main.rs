@@ -5,6 +5,7 @@ mod cli;
 mod color;
 mod commands;
 mod contest;
+mod daemon;
 mod http;
 mod leader;
 mod logging;

@@ -67,6 +67,8 @@ pub struct Metrics {
     pub reloads: Family<PassLabels, Counter>,
     /// `aca_leader`: 1 when this replica may write.
     pub leader: Gauge,
+    /// `aca_reconcile_panics_total`: passes that panicked (the stack is retried).
+    pub reconcile_panics: Counter,
     seen_requests: Mutex<BTreeMap<(String, u16), u64>>,
     seen_wait_ms: Mutex<u64>,
 }
@@ -86,6 +88,7 @@ impl Metrics {
             throttle_wait: Counter::default(),
             reloads: Family::default(),
             leader: Gauge::default(),
+            reconcile_panics: Counter::default(),
             seen_requests: Mutex::new(BTreeMap::new()),
             seen_wait_ms: Mutex::new(0),
         };
@@ -129,6 +132,11 @@ impl Metrics {
         );
         r.register("config_reloads", "Desired-state reloads, by result", m.reloads.clone());
         r.register("leader", "1 when this replica may write to ARM", m.leader.clone());
+        r.register(
+            "reconcile_panics",
+            "Passes that panicked (the stack was freed and retried)",
+            m.reconcile_panics.clone(),
+        );
         m
     }
 
