@@ -80,7 +80,7 @@ Strings in `secrets` and `env` values may contain references, resolved at each p
 | `${apps.<key>.name}` | the ARM name of the app declared under `apps.<key>` |
 | `${apps.<key>.fqdn}` | `<name>.internal.<defaultDomain>` (internal ingress) or `<name>.<defaultDomain>`; known before the app exists |
 | `${environment.defaultDomain}` | the environment's default domain |
-| `${env:NAME}` | the operator process's environment variable `NAME` (keeps secret values out of the file) |
+| `${env:NAME}` | the operator process's environment variable `NAME` (keeps secret values out of the file); unset is an error of `validate`, `plan` and `run` |
 | `$$` | a literal `$` |
 
 ## Validation rules
