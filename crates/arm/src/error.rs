@@ -53,6 +53,13 @@ pub enum ArmError {
     /// The client is configured in a way it refuses to run.
     #[error("configuration: {0}")]
     Config(String),
+    /// Shutdown asked while waiting for a long-running operation: the operation goes on in Azure;
+    /// the next pass re-reads the live state and plans from there.
+    #[error(
+        "stopped waiting for the ARM operation after {}s (shutdown); it goes on in Azure, and the next pass resumes from the live state",
+        waited.as_secs()
+    )]
+    Cancelled { waited: Duration },
 }
 
 pub type ArmResult<T> = Result<T, ArmError>;
@@ -85,6 +92,7 @@ impl ArmError {
             ArmError::Credential(_) => "credential",
             ArmError::Fenced(_) => "fenced",
             ArmError::Config(_) => "config",
+            ArmError::Cancelled { .. } => "cancelled",
         }
     }
 

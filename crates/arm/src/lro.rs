@@ -14,6 +14,9 @@ use crate::endpoint::same_origin;
 use crate::error::{ArmError, ArmResult};
 use crate::operations;
 
+/// How often a long wait is logged.
+const PROGRESS_EVERY: Duration = Duration::from_secs(5);
+
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct LroSettings {
     /// Between polls when ARM sends no `Retry-After`.
@@ -89,10 +92,38 @@ impl ArmClient {
                 ),
             });
         }
-        let settings = self.lro_settings();
         let start = Instant::now();
-        let mut delay = retry_after(initial).unwrap_or(settings.poll_interval);
+        let first_delay = retry_after(initial).unwrap_or(self.lro_settings().poll_interval);
+        // A shutdown ends the wait at once, in a poll's sleep or its request alike (polls only read).
+        tokio::select! {
+            done = self.poll_operation(&url, by_status, first_delay, start) => done,
+            () = self.shutdown_asked() => {
+                tracing::warn!(
+                    event = "lro_abandoned",
+                    operation = url.path(),
+                    waited_ms = start.elapsed().as_millis() as u64,
+                    "shutdown: stopped waiting for an ARM operation; it goes on in Azure, and the next pass resumes from the live state"
+                );
+                Err(ArmError::Cancelled { waited: start.elapsed() })
+            }
+        }
+    }
+
+    async fn poll_operation(&self, url: &Url, by_status: bool, first_delay: Duration, start: Instant) -> ArmResult<()> {
+        let settings = self.lro_settings();
+        let mut delay = first_delay;
+        let mut last_progress = start;
         loop {
+            // Long waits say so every few seconds, so a slow operation is not mistaken for a hang.
+            if last_progress.elapsed() >= PROGRESS_EVERY {
+                last_progress = Instant::now();
+                tracing::info!(
+                    event = "lro_waiting",
+                    operation = url.path(),
+                    waited_ms = start.elapsed().as_millis() as u64,
+                    "still waiting for an ARM operation"
+                );
+            }
             if start.elapsed() + delay.min(settings.max_poll_interval) > settings.deadline {
                 return Err(ArmError::OperationTimedOut { after: start.elapsed() });
             }
