@@ -49,7 +49,11 @@ fn validate_reports_each_problem_located_and_in_our_words() {
             format!("stacks: {}{}\n", "[".repeat(70), "]".repeat(70)).into_bytes(),
             "deep.yaml:1:",
         ),
-        ("latin1.yaml", b"stacks:\n  - name: caf\xe9\n".to_vec(), "latin1.yaml:2:14: error: byte 0xE9 is not UTF-8 text"),
+        (
+            "latin1.yaml",
+            b"stacks:\n  - name: caf\xe9\n".to_vec(),
+            "latin1.yaml:2:14: error: byte 0xE9 is not UTF-8 text",
+        ),
     ];
     for (name, bytes, expected) in cases {
         let path = dir.join(name);
@@ -61,7 +65,14 @@ fn validate_reports_each_problem_located_and_in_our_words() {
         let all = text(&out);
         assert_eq!(out.status.code(), Some(1), "{name}\n{all}");
         assert!(all.contains(expected), "{name}: no `{expected}` in\n{all}");
-        for internal in ["DuplicateKeyPolicy", "budget breached", "Depth {", "Nodes {", "NaN", "``"] {
+        for internal in [
+            "DuplicateKeyPolicy",
+            "budget breached",
+            "Depth {",
+            "Nodes {",
+            "NaN",
+            "``",
+        ] {
             assert!(!all.contains(internal), "{name}: `{internal}` in\n{all}");
         }
     }
@@ -80,11 +91,16 @@ async fn an_unset_env_reference_fails_validate_and_plan_and_a_set_one_is_never_p
     let file = path.to_str().unwrap();
 
     for args in [&["validate", file][..], &["plan", "-f", file]] {
-        let out = operator(&sim, args).env_remove("ACA_TEST_TOKEN_VALUE").output().unwrap();
+        let out = operator(&sim, args)
+            .env_remove("ACA_TEST_TOKEN_VALUE")
+            .output()
+            .unwrap();
         let all = text(&out);
         assert_eq!(out.status.code(), Some(1), "{args:?}\n{all}");
         assert!(
-            all.contains("`${env:ACA_TEST_TOKEN_VALUE}`: the operator's environment variable ACA_TEST_TOKEN_VALUE is not set"),
+            all.contains(
+                "`${env:ACA_TEST_TOKEN_VALUE}`: the operator's environment variable ACA_TEST_TOKEN_VALUE is not set"
+            ),
             "{args:?}\n{all}"
         );
         assert!(all.contains("env.yaml:"), "located: {all}");

@@ -1,5 +1,6 @@
 //! SIGTERM while `run` waits on a long-running operation that never ends: the wait is cancelled, the
 //! process exits well inside the shutdown bound, and the logs say which step it left and how it resumes.
+//! A `plan` against an endpoint that does not answer says what it is trying while it waits.
 
 use std::time::{Duration, Instant};
 
@@ -69,4 +70,32 @@ async fn sigterm_during_a_hung_operation_ends_run_within_the_bound_and_names_the
         "how it resumes: {pass}"
     );
     sim.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plan_against_an_unreachable_endpoint_says_what_it_is_trying() {
+    // A loopback port nobody listens on: every connection is refused, the client retries.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let file = repo().join("deploy/examples/langfuse.yaml");
+    let mut cmd = std::process::Command::new(operator_binary());
+    cmd.args(["plan", "-f", file.to_str().unwrap()])
+        .env("ACA_STATIC_TOKEN", "t")
+        .env("ACA_ARM_ENDPOINT", format!("http://127.0.0.1:{port}"))
+        .env("ACA_ALLOW_INSECURE_LOOPBACK", "true")
+        .env("ACA_LOG_FORMAT", "json")
+        .env_remove("ACA_LOG");
+    let mut op = Running::spawn(cmd);
+    let line = op
+        .wait_event("a progress line", Duration::from_secs(20), |e| e["event"] == "waiting")
+        .await;
+    assert!(
+        line["what"].as_str().unwrap().contains("observing stack `langfuse`"),
+        "{line}"
+    );
+    op.child.kill().unwrap();
+    op.wait_exit(Duration::from_secs(5));
 }

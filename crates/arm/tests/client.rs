@@ -255,7 +255,12 @@ async fn a_shutdown_ends_the_wait_for_a_hung_operation_at_once() {
     let polls = async {
         loop {
             let log = request_log(&sim).await;
-            if log.iter().filter(|r| r["path"].as_str().unwrap_or("").contains("OperationStatuses")).count() >= 2 {
+            if log
+                .iter()
+                .filter(|r| r["path"].as_str().unwrap_or("").contains("OperationStatuses"))
+                .count()
+                >= 2
+            {
                 break;
             }
             tokio::time::sleep(Duration::from_millis(20)).await;

@@ -32,6 +32,12 @@ pub struct PassLabels {
     pub result: String,
 }
 
+/// A reload concerns all files at once: no `stack` label.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ReloadLabels {
+    pub result: String,
+}
+
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct RequestLabels {
     pub method: String,
@@ -64,12 +70,18 @@ pub struct Metrics {
     /// `aca_arm_throttle_wait_seconds_total`: time the client-side throttle made requests wait.
     pub throttle_wait: Counter<f64, AtomicU64>,
     /// `aca_config_reloads_total` by result.
-    pub reloads: Family<PassLabels, Counter>,
+    pub reloads: Family<ReloadLabels, Counter>,
     /// `aca_leader`: 1 when this replica may write.
     pub leader: Gauge,
     seen_requests: Mutex<BTreeMap<(String, u16), u64>>,
     seen_wait_ms: Mutex<u64>,
+    /// The client's counters, read at each scrape so requests show as they happen.
+    arm_stats: std::sync::OnceLock<std::sync::Arc<aca_arm::ArmStats>>,
 }
+
+/// The `app` label (and log field) of what concerns a stack, not one app: `-`, in logs and metrics
+/// alike (an empty label would read as no label at all in PromQL).
+pub const NO_APP: &str = "-";
 
 impl Metrics {
     pub fn new() -> Self {
@@ -88,6 +100,7 @@ impl Metrics {
             leader: Gauge::default(),
             seen_requests: Mutex::new(BTreeMap::new()),
             seen_wait_ms: Mutex::new(0),
+            arm_stats: std::sync::OnceLock::new(),
         };
         let r = &mut m.registry;
         r.register(
@@ -154,7 +167,7 @@ impl Metrics {
         for (d, action) in &r.actions {
             let labels = DriftLabels {
                 stack: r.stack.clone(),
-                app: d.app.clone().unwrap_or_default(),
+                app: d.app.clone().unwrap_or_else(|| NO_APP.into()),
                 field: d.path.clone(),
                 severity: d.severity.as_str().into(),
                 action: Action::as_str(*action).into(),
@@ -189,7 +202,15 @@ impl Metrics {
         }
     }
 
+    /// Reads `stats` at every scrape from now on (ARM attempts and 429s show while a pass runs).
+    pub fn watch_arm(&self, stats: std::sync::Arc<aca_arm::ArmStats>) {
+        let _ = self.arm_stats.set(stats);
+    }
+
     pub fn encode(&self) -> String {
+        if let Some(stats) = self.arm_stats.get() {
+            self.record_arm(stats);
+        }
         let mut out = String::new();
         let _ = prometheus_client::encoding::text::encode(&mut out, &self.registry);
         out

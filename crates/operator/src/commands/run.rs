@@ -78,6 +78,7 @@ pub async fn run(args: &RunArgs) -> ExitCode {
         }
     };
     let metrics = Arc::new(Metrics::new());
+    metrics.watch_arm(client.stats());
     let health = Arc::new(Health::default());
     health.set_leadership(leadership.clone());
     // Stopped only after the passes drained: the current write finishes under the lease.
@@ -198,10 +199,7 @@ async fn watch_files(
             continue;
         }
         last = now;
-        let labels = |result: &str| crate::metrics::PassLabels {
-            stack: String::new(),
-            result: result.into(),
-        };
+        let labels = |result: &str| crate::metrics::ReloadLabels { result: result.into() };
         match load_paths(&files) {
             Ok(loaded) => {
                 metrics.reloads.get_or_create(&labels("ok")).inc();
