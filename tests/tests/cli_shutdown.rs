@@ -1,6 +1,7 @@
 //! SIGTERM while `run` waits on a long-running operation that never ends: the wait is cancelled, the
 //! process exits well inside the shutdown bound, and the logs say which step it left and how it resumes.
-//! A `plan` against an endpoint that does not answer says what it is trying while it waits.
+//! A `plan` against an endpoint that does not answer says what it is trying while it waits. ARM
+//! counters reach `/metrics` while the pass that made the requests is still running.
 
 use std::time::{Duration, Instant};
 
@@ -8,19 +9,84 @@ use aca_e2e::*;
 use reqwest::Method;
 use serde_json::json;
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sigterm_during_a_hung_operation_ends_run_within_the_bound_and_names_the_step() {
-    let sim = sim().await;
-    // Every write starts an operation that never ends.
+/// Makes every write start an operation that never ends.
+async fn hang_every_write(sim: &aca_sim::Simulator) {
     for method in ["PUT", "PATCH", "POST"] {
         admin(
-            &sim,
+            sim,
             Method::POST,
             "/_sim/faults",
             Some(json!({"method": method, "hangLro": true})),
         )
         .await;
     }
+}
+
+/// Waits until the operator has polled a hung operation twice (the fault fired).
+async fn wait_for_hung_polls(sim: &aca_sim::Simulator) {
+    let hung = Instant::now();
+    loop {
+        let polls = requests(sim)
+            .await
+            .iter()
+            .filter(|r| r["path"].as_str().unwrap_or("").contains("OperationStatuses"))
+            .count();
+        if polls >= 2 {
+            return;
+        }
+        assert!(hung.elapsed() < Duration::from_secs(30), "no hung operation was polled");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn arm_counters_show_at_the_scrape_while_the_pass_still_runs() {
+    let sim = sim().await;
+    admin(
+        &sim,
+        Method::POST,
+        "/_sim/faults",
+        Some(json!({"method": "GET", "path": "containerApps", "status": 429, "retryAfter": 1, "times": 2})),
+    )
+    .await;
+    hang_every_write(&sim).await;
+    let dir = scratch("cli-metrics-live");
+    let file = dir.join("langfuse.yaml");
+    std::fs::write(&file, example("enforce", "1s")).unwrap();
+    let mut op = Running::spawn(operator(
+        &sim,
+        &["run", "-f", file.to_str().unwrap(), "--listen-metrics", "127.0.0.1:0"],
+    ));
+    let listening = op
+        .wait_event("the metrics address", Duration::from_secs(30), |e| {
+            e["event"] == "listening"
+        })
+        .await;
+    wait_for_hung_polls(&sim).await;
+    let metrics = reqwest::get(format!("http://{}/metrics", listening["addr"].as_str().unwrap()))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        !op.events().iter().any(|e| e["event"] == "pass"),
+        "the first pass is still running (its write hangs)"
+    );
+    assert!(metrics.contains("aca_arm_throttled_total 2"), "{metrics}");
+    assert!(
+        metrics.contains(r#"aca_arm_requests_total{method="GET",status="429"} 2"#),
+        "{metrics}"
+    );
+    op.signal("TERM");
+    op.wait_exit(Duration::from_secs(10));
+    sim.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_during_a_hung_operation_ends_run_within_the_bound_and_names_the_step() {
+    let sim = sim().await;
+    hang_every_write(&sim).await;
     let dir = scratch("cli-shutdown");
     let file = dir.join("langfuse.yaml");
     std::fs::write(&file, example("enforce", "1s")).unwrap();
@@ -28,21 +94,7 @@ async fn sigterm_during_a_hung_operation_ends_run_within_the_bound_and_names_the
         &sim,
         &["run", "-f", file.to_str().unwrap(), "--shutdown-timeout", "30s"],
     ));
-
-    // The fault fired: the operator is polling an operation that stays in progress.
-    let hung = Instant::now();
-    loop {
-        let polls = requests(&sim)
-            .await
-            .iter()
-            .filter(|r| r["path"].as_str().unwrap_or("").contains("OperationStatuses"))
-            .count();
-        if polls >= 2 {
-            break;
-        }
-        assert!(hung.elapsed() < Duration::from_secs(30), "no hung operation was polled");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    wait_for_hung_polls(&sim).await;
 
     let sent = Instant::now();
     op.signal("TERM");
