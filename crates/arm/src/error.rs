@@ -73,6 +73,7 @@ impl ArmError {
                 | ArmError::Throttled { .. }
                 | ArmError::OperationTimedOut { .. }
                 | ArmError::Fenced(_)
+                | ArmError::Cancelled { .. }
         )
     }
 
@@ -150,6 +151,15 @@ impl ArmError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_wait_ended_by_shutdown_is_tried_again_by_the_next_pass() {
+        let e = ArmError::Cancelled {
+            waited: Duration::from_secs(3),
+        };
+        assert!(e.is_transient());
+        assert_eq!(e.kind(), "cancelled");
+    }
 
     #[test]
     fn statuses_map_to_kinds() {
