@@ -59,6 +59,8 @@ pub struct ArmConfig {
     pub credential: Option<Arc<dyn azure_core::credentials::TokenCredential>>,
     /// Checked before every attempt of every write (leader election); `None`: writes always allowed.
     pub fence: Option<WriteFence>,
+    /// Cancelled at shutdown: waits for long-running operations end at once (`ArmError::Cancelled`).
+    pub shutdown: Option<tokio_util::sync::CancellationToken>,
 }
 
 impl Default for ArmConfig {
@@ -78,6 +80,7 @@ impl Default for ArmConfig {
             replica_id: None,
             credential: None,
             fence: None,
+            shutdown: None,
         }
     }
 }
@@ -102,6 +105,7 @@ pub struct ArmClient {
     endpoint: Url,
     lro: LroSettings,
     stats: Arc<ArmStats>,
+    shutdown: Option<tokio_util::sync::CancellationToken>,
 }
 
 impl ArmClient {
@@ -172,6 +176,7 @@ impl ArmClient {
             endpoint,
             lro: config.lro,
             stats,
+            shutdown: config.shutdown,
         })
     }
 
@@ -188,6 +193,14 @@ impl ArmClient {
 
     pub(crate) fn lro_settings(&self) -> LroSettings {
         self.lro
+    }
+
+    /// Resolves when shutdown is asked; never without a shutdown token.
+    pub(crate) async fn shutdown_asked(&self) {
+        match &self.shutdown {
+            Some(token) => token.cancelled().await,
+            None => std::future::pending().await,
+        }
     }
 
     /// Counters of every request attempt.

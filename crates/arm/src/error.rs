@@ -53,6 +53,13 @@ pub enum ArmError {
     /// The client is configured in a way it refuses to run.
     #[error("configuration: {0}")]
     Config(String),
+    /// Shutdown asked while waiting for a long-running operation: the operation goes on in Azure;
+    /// the next pass re-reads the live state and plans from there.
+    #[error(
+        "stopped waiting for the ARM operation after {}s (shutdown); it goes on in Azure, and the next pass resumes from the live state",
+        waited.as_secs()
+    )]
+    Cancelled { waited: Duration },
 }
 
 pub type ArmResult<T> = Result<T, ArmError>;
@@ -66,6 +73,7 @@ impl ArmError {
                 | ArmError::Throttled { .. }
                 | ArmError::OperationTimedOut { .. }
                 | ArmError::Fenced(_)
+                | ArmError::Cancelled { .. }
         )
     }
 
@@ -85,6 +93,7 @@ impl ArmError {
             ArmError::Credential(_) => "credential",
             ArmError::Fenced(_) => "fenced",
             ArmError::Config(_) => "config",
+            ArmError::Cancelled { .. } => "cancelled",
         }
     }
 
@@ -142,6 +151,15 @@ impl ArmError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_wait_ended_by_shutdown_is_tried_again_by_the_next_pass() {
+        let e = ArmError::Cancelled {
+            waited: Duration::from_secs(3),
+        };
+        assert!(e.is_transient());
+        assert_eq!(e.kind(), "cancelled");
+    }
 
     #[test]
     fn statuses_map_to_kinds() {

@@ -14,6 +14,9 @@ use crate::endpoint::same_origin;
 use crate::error::{ArmError, ArmResult};
 use crate::operations;
 
+/// How often a long wait is logged.
+const PROGRESS_EVERY: Duration = Duration::from_secs(5);
+
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct LroSettings {
     /// Between polls when ARM sends no `Retry-After`.
@@ -65,9 +68,6 @@ fn header_url(response: &RawResponse, name: &'static str) -> Option<String> {
         .map(str::to_string)
 }
 
-/// Between two progress lines of one long-running operation.
-const PROGRESS_EVERY: Duration = Duration::from_secs(5);
-
 impl ArmClient {
     /// Waits until the operation `initial` started is over. An answer without operation headers
     /// means the work is already done.
@@ -92,18 +92,35 @@ impl ArmClient {
                 ),
             });
         }
-        let settings = self.lro_settings();
         let start = Instant::now();
-        let mut progress = start;
-        let mut delay = retry_after(initial).unwrap_or(settings.poll_interval);
+        let first_delay = retry_after(initial).unwrap_or(self.lro_settings().poll_interval);
+        // A shutdown ends the wait at once, in a poll's sleep or its request alike (polls only read).
+        tokio::select! {
+            done = self.poll_operation(&url, by_status, first_delay, start) => done,
+            () = self.shutdown_asked() => {
+                tracing::warn!(
+                    event = "lro_abandoned",
+                    operation = url.path(),
+                    waited_ms = start.elapsed().as_millis() as u64,
+                    "shutdown: stopped waiting for an ARM operation; it goes on in Azure, and the next pass resumes from the live state"
+                );
+                Err(ArmError::Cancelled { waited: start.elapsed() })
+            }
+        }
+    }
+
+    async fn poll_operation(&self, url: &Url, by_status: bool, first_delay: Duration, start: Instant) -> ArmResult<()> {
+        let settings = self.lro_settings();
+        let mut delay = first_delay;
+        let mut last_progress = start;
         loop {
             if start.elapsed() + delay.min(settings.max_poll_interval) > settings.deadline {
                 return Err(ArmError::OperationTimedOut { after: start.elapsed() });
             }
             tokio::time::sleep(delay.min(settings.max_poll_interval)).await;
             // A long operation says it is still waiting (a hang is visible before its deadline).
-            if progress.elapsed() >= PROGRESS_EVERY {
-                progress = Instant::now();
+            if last_progress.elapsed() >= PROGRESS_EVERY {
+                last_progress = Instant::now();
                 let waited_s = start.elapsed().as_secs();
                 tracing::info!(target: "aca::arm", event = "operation_waiting", operation = %url.path(), waited_s,
                     deadline_s = settings.deadline.as_secs(), "a long-running ARM operation is still in progress");

@@ -244,6 +244,52 @@ async fn an_operation_that_never_ends_hits_the_deadline() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn a_shutdown_ends_the_wait_for_a_hung_operation_at_once() {
+    let sim = sim(fast_sim()).await;
+    admin(
+        &sim,
+        reqwest::Method::POST,
+        "/_sim/faults",
+        Some(json!({"method": "PUT", "hangLro": true, "times": 1})),
+    )
+    .await;
+    let shutdown = tokio_util::sync::CancellationToken::new();
+    let mut config = config_for(&sim);
+    config.shutdown = Some(shutdown.clone());
+    let client = ArmClient::new(config).unwrap();
+    let (id, app) = (app_id("langfuse-clickhouse"), new_clickhouse_app());
+    let write = client.create_or_update_container_app(&id, &app);
+    tokio::pin!(write);
+    // The operation is polled (it never ends) until the shutdown; then the wait ends at once.
+    let polls = async {
+        loop {
+            let log = request_log(&sim).await;
+            if log
+                .iter()
+                .filter(|r| r["path"].as_str().unwrap_or("").contains("OperationStatuses"))
+                .count()
+                >= 2
+            {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    };
+    tokio::select! {
+        r = &mut write => panic!("a hung operation ended: {r:?}"),
+        () = polls => {}
+    }
+    shutdown.cancel();
+    let err = tokio::time::timeout(Duration::from_secs(1), write)
+        .await
+        .expect("the wait ends within a second of the shutdown")
+        .unwrap_err();
+    assert!(matches!(err, ArmError::Cancelled { .. }), "{err:?}");
+    assert!(err.to_string().contains("next pass resumes"), "{err}");
+    sim.stop().await;
+}
+
+#[tokio::test(start_paused = true)]
 async fn retries_a_503_then_succeeds() {
     let sim = sim(fast_sim()).await;
     admin(

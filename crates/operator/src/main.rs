@@ -10,6 +10,7 @@ mod http;
 mod leader;
 mod logging;
 mod metrics;
+mod progress;
 mod render;
 mod saved_plan;
 mod status;

@@ -21,6 +21,16 @@ pub struct DriftLabels {
     pub action: String,
 }
 
+/// A drift or breach as found, before anything is done about it.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct FoundLabels {
+    pub stack: String,
+    pub app: String,
+    pub severity: String,
+    /// The invariant's stable name for a breach (`exclusive-storage`, ...), `-` for other drift.
+    pub invariant: String,
+}
+
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct StackLabels {
     pub stack: String,
@@ -29,6 +39,12 @@ pub struct StackLabels {
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct PassLabels {
     pub stack: String,
+    pub result: String,
+}
+
+/// A reload concerns all files at once: no `stack` label.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ReloadLabels {
     pub result: String,
 }
 
@@ -47,6 +63,8 @@ pub struct Metrics {
     pub registry: Registry,
     /// `aca_drift_events_total`
     pub drift_events: Family<DriftLabels, Counter>,
+    /// `aca_drifts_found_total`: counted the moment a pass finds them, before any correction.
+    pub drifts_found: Family<FoundLabels, Counter>,
     /// `aca_drifts`: drift found by the last pass, per stack.
     pub drifts: Family<StackLabels, Gauge>,
     /// `aca_critical_drifts`
@@ -64,20 +82,27 @@ pub struct Metrics {
     /// `aca_arm_throttle_wait_seconds_total`: time the client-side throttle made requests wait.
     pub throttle_wait: Counter<f64, AtomicU64>,
     /// `aca_config_reloads_total` by result.
-    pub reloads: Family<PassLabels, Counter>,
+    pub reloads: Family<ReloadLabels, Counter>,
     /// `aca_leader`: 1 when this replica may write.
     pub leader: Gauge,
     /// `aca_reconcile_panics_total`: passes that panicked (the stack is retried).
     pub reconcile_panics: Counter,
     seen_requests: Mutex<BTreeMap<(String, u16), u64>>,
     seen_wait_ms: Mutex<u64>,
+    /// The client's counters, read at each scrape so requests show as they happen.
+    arm_stats: std::sync::OnceLock<std::sync::Arc<aca_arm::ArmStats>>,
 }
+
+/// The `app` label (and log field) of what concerns a stack, not one app: `-`, in logs and metrics
+/// alike (an empty label would read as no label at all in PromQL).
+pub const NO_APP: &str = "-";
 
 impl Metrics {
     pub fn new() -> Self {
         let mut m = Metrics {
             registry: Registry::with_prefix("aca"),
             drift_events: Family::default(),
+            drifts_found: Family::default(),
             drifts: Family::default(),
             critical: Family::default(),
             duration: Family::new_with_constructor(duration_histogram),
@@ -91,12 +116,18 @@ impl Metrics {
             reconcile_panics: Counter::default(),
             seen_requests: Mutex::new(BTreeMap::new()),
             seen_wait_ms: Mutex::new(0),
+            arm_stats: std::sync::OnceLock::new(),
         };
         let r = &mut m.registry;
         r.register(
             "drift_events",
             "Drift events, by field and what was done",
             m.drift_events.clone(),
+        );
+        r.register(
+            "drifts_found",
+            "Drifts and invariant breaches, counted when found (before any correction)",
+            m.drifts_found.clone(),
         );
         r.register("drifts", "Drifts found by the last pass", m.drifts.clone());
         r.register(
@@ -162,7 +193,7 @@ impl Metrics {
         for (d, action) in &r.actions {
             let labels = DriftLabels {
                 stack: r.stack.clone(),
-                app: d.app.clone().unwrap_or_default(),
+                app: d.app.clone().unwrap_or_else(|| NO_APP.into()),
                 field: d.path.clone(),
                 severity: d.severity.as_str().into(),
                 action: Action::as_str(*action).into(),
@@ -197,7 +228,27 @@ impl Metrics {
         }
     }
 
+    /// Reads `stats` at every scrape from now on (ARM attempts and 429s show while a pass runs).
+    /// Counts one drift as the pass finds it (`PassOptions::on_found`).
+    pub fn record_found(&self, stack: &str, d: &aca_reconcile::Drift) {
+        self.drifts_found
+            .get_or_create(&FoundLabels {
+                stack: stack.to_string(),
+                app: d.app.clone().unwrap_or_else(|| NO_APP.to_string()),
+                severity: d.severity.as_str().to_string(),
+                invariant: d.invariant.unwrap_or(NO_APP).to_string(),
+            })
+            .inc();
+    }
+
+    pub fn watch_arm(&self, stats: std::sync::Arc<aca_arm::ArmStats>) {
+        let _ = self.arm_stats.set(stats);
+    }
+
     pub fn encode(&self) -> String {
+        if let Some(stats) = self.arm_stats.get() {
+            self.record_arm(stats);
+        }
         let mut out = String::new();
         let _ = prometheus_client::encoding::text::encode(&mut out, &self.registry);
         out

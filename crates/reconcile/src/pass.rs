@@ -376,8 +376,15 @@ fn log_summary(r: &PassReport) {
     let corrected = r.actions.iter().filter(|(_, a)| *a == Action::Corrected).count();
     let error = r.error.as_ref().map(ToString::to_string).unwrap_or_default();
     if r.error.is_some() {
+        // The step it stopped at (the first not done), so a stop by shutdown says where it left off.
+        let stopped_at = r
+            .plan
+            .steps
+            .get(r.outcomes.len())
+            .map(ToString::to_string)
+            .unwrap_or_default();
         tracing::warn!(event = "pass", stack = %r.stack, drifts = r.drift_count(), critical = r.critical_count(),
-            corrected, steps = r.outcomes.len(), duration_ms = r.duration.as_millis() as u64, error = %error, "reconcile pass failed");
+            corrected, steps = r.outcomes.len(), duration_ms = r.duration.as_millis() as u64, error = %error, stopped_at = %stopped_at, "reconcile pass failed");
     } else {
         tracing::info!(event = "pass", stack = %r.stack, drifts = r.drift_count(), critical = r.critical_count(),
             corrected, steps = r.outcomes.len(), duration_ms = r.duration.as_millis() as u64, "reconcile pass");

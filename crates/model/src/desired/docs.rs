@@ -80,13 +80,15 @@ Strings in `secrets` and `env` values may contain references, resolved at each p
 | `${apps.<key>.name}` | the ARM name of the app declared under `apps.<key>` |
 | `${apps.<key>.fqdn}` | `<name>.internal.<defaultDomain>` (internal ingress) or `<name>.<defaultDomain>`; known before the app exists |
 | `${environment.defaultDomain}` | the environment's default domain |
-| `${env:NAME}` | the operator process's environment variable `NAME` (keeps secret values out of the file) |
+| `${env:NAME}` | the operator process's environment variable `NAME` (keeps secret values out of the file); unset is an error of `validate`, `plan` and `run` |
 | `$$` | a literal `$` |
 
 ## Validation rules
 
 Errors (the file is refused; nothing is sent to ARM):
-- YAML syntax; a tab in indentation (reported, then the rest is still checked); an unknown key (with "did you mean"); a wrong type.
+- YAML syntax; a file that is not UTF-8 (at its first bad byte); a key given twice in one mapping (at the second); a tab in indentation (reported, then the rest is still checked); an unknown key (with "did you mean"); a wrong type; a document nested more than 64 levels deep or holding more than 250000 values.
+- An `image` that is not a reference registries accept: `[registry[:port]/]repository[:tag][@sha256:digest]`, the repository in lower case.
+- A `${env:NAME}` whose variable is not set in the operator's environment (only the name is ever shown).
 - `subscription` is not a GUID; `interval` is not a duration of at least 100ms; `mode` not `enforce`/`observe`.
 - An app name that Container Apps refuses (2-32 chars, lower-case letters, digits, `-`, letter first, no `--`, not ending in `-`); two apps with the same name in a stack; one app owned by two stacks; two stacks with the same name.
 - `singleton: true` with a `scale.min` or `scale.max` other than 1; `min > max`; replicas out of 0-1000 / 1-1000.

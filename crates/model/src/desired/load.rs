@@ -88,10 +88,17 @@ pub fn load_paths(paths: &[PathBuf]) -> Result<Loaded, LoadError> {
     let mut diags = Vec::new();
     for f in &files {
         let name = f.display().to_string();
-        let text = std::fs::read_to_string(f).map_err(|source| LoadError::Io {
+        let bytes = std::fs::read(f).map_err(|source| LoadError::Io {
             path: name.clone(),
             source,
         })?;
+        let text = match String::from_utf8(bytes) {
+            Ok(text) => text,
+            Err(e) => {
+                diags.push(not_utf8(&name, e.as_bytes(), e.utf8_error().valid_up_to()));
+                continue;
+            }
+        };
         let (s, d) = read_one(&text, &name);
         state.stacks.extend(s.stacks);
         diags.extend(d);
@@ -99,8 +106,32 @@ pub fn load_paths(paths: &[PathBuf]) -> Result<Loaded, LoadError> {
     finish(state, diags)
 }
 
+/// The error for a file that is not UTF-8, at the line and column of its first bad byte.
+fn not_utf8(file: &str, bytes: &[u8], valid_up_to: usize) -> Diagnostic {
+    let valid = String::from_utf8_lossy(&bytes[..valid_up_to]);
+    let line_start = valid.rfind('\n').map_or(0, |i| i + 1);
+    let loc = Loc {
+        line: valid.matches('\n').count() as u64 + 1,
+        column: valid[line_start..].chars().count() as u64 + 1,
+    };
+    let mut d = Diagnostics::new(file);
+    d.error(
+        loc,
+        "",
+        format!("byte 0x{:02X} is not UTF-8 text", bytes[valid_up_to]),
+        Some("save the file as UTF-8 (desired-state files are YAML, which is read as UTF-8)".into()),
+    );
+    d.items.remove(0)
+}
+
 fn finish(state: DesiredState, mut diags: Vec<Diagnostic>) -> Result<Loaded, LoadError> {
-    let indexed: Vec<(usize, &super::Stack)> = state.stacks.iter().enumerate().collect();
+    // Each stack with its index in its own file, for the `stacks[i]` of messages.
+    let indexed: Vec<(usize, &super::Stack)> = state
+        .stacks
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (state.stacks[..i].iter().filter(|o| o.source == s.source).count(), s))
+        .collect();
     let mut cross = Vec::new();
     validate::check_across_stacks(&indexed, &mut |stack, loc, path, message| {
         cross.push(Diagnostic {

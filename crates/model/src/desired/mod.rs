@@ -6,6 +6,7 @@
 
 mod diagnostic;
 mod docs;
+mod image;
 mod load;
 mod reference;
 mod schema;

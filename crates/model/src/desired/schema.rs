@@ -250,7 +250,13 @@ pub const SCHEMA: &[KeyDoc] = &[
         "required",
         "Container name within the app.",
     ),
-    k("container", "image", "string", "not owned", "Image reference."),
+    k(
+        "container",
+        "image",
+        "string",
+        "not owned",
+        "Image reference: `[registry[:port]/]repository[:tag][@sha256:digest]`, checked by `validate`.",
+    ),
     k(
         "container",
         "cpu",
@@ -503,9 +509,26 @@ fn join(path: &str, key: &str) -> String {
     }
 }
 
+/// Reads `node` as a mapping. A key given twice is an error at the second (YAML keys are unique;
+/// which value would win is not something a reader of the file should have to know).
 fn as_map<'a>(d: &mut Diagnostics, node: &'a Node, path: &str) -> Option<&'a [(Key, Node)]> {
     match &node.value {
-        Value::Map(entries) => Some(entries),
+        Value::Map(entries) => {
+            for (i, (key, _)) in entries.iter().enumerate() {
+                if let Some((first, _)) = entries[..i].iter().find(|(k, _)| k.name == key.name) {
+                    d.error(
+                        key.loc,
+                        &join(path, &key.name),
+                        format!(
+                            "key `{}` is given twice in this mapping (first at {})",
+                            key.name, first.loc
+                        ),
+                        Some("keep one of them: YAML keys must be unique".into()),
+                    );
+                }
+            }
+            Some(entries)
+        }
         v => {
             d.error(node.loc, path, format!("expected a mapping, found {}", v.kind()), None);
             None
@@ -681,6 +704,15 @@ fn read_stack(d: &mut Diagnostics, node: &Node, path: &str, source: &str) -> Opt
     let environment = obj.required_string(d, "environment");
     let interval = match obj.get("interval") {
         None => Some(DEFAULT_INTERVAL),
+        Some(n) if matches!(n.value, Value::Seq(_) | Value::Map(_) | Value::Null) => {
+            d.error(
+                n.loc,
+                &obj.field("interval"),
+                format!("expected a duration such as 30s, found {}", n.value.kind()),
+                Some("write it as 30s, 5m, 1h or 1m30s".into()),
+            );
+            None
+        }
         Some(n) => {
             let text = n.value.scalar_text().unwrap_or_default();
             match parse_duration(&text) {
@@ -974,10 +1006,23 @@ fn read_containers(d: &mut Diagnostics, app: &Obj) -> Vec<ContainerSpec> {
         }
         let cpu = obj.get("cpu").and_then(|n| {
             let v = match n.value {
-                Value::Int(i) => i as f64,
-                Value::Float(f) => f,
-                Value::Str(ref s) => s.parse().unwrap_or(f64::NAN),
-                _ => f64::NAN,
+                Value::Int(i) => Some(i as f64),
+                Value::Float(f) => Some(f),
+                Value::Str(ref s) => s.trim().parse().ok(),
+                _ => None,
+            };
+            let Some(v) = v else {
+                let found = match &n.value {
+                    Value::Str(s) => format!("`{s}`"),
+                    other => other.kind().to_string(),
+                };
+                d.error(
+                    n.loc,
+                    &obj.field("cpu"),
+                    format!("expected a number of vCPU such as 0.5 or 1.0, found {found}"),
+                    None,
+                );
+                return None;
             };
             Cpu::from_vcpu(v)
                 .map_err(|e| d.error(n.loc, &obj.field("cpu"), e.to_string(), None))
@@ -1018,7 +1063,13 @@ fn read_containers(d: &mut Diagnostics, app: &Obj) -> Vec<ContainerSpec> {
         });
         out.push(ContainerSpec {
             name,
-            image: obj.string(d, "image"),
+            image: obj.string(d, "image").filter(|image| {
+                let checked = super::image::check_image_reference(image);
+                if let (Err(message), Some(n)) = (&checked, obj.get("image")) {
+                    d.error(n.loc, &obj.field("image"), message.clone(), Some(IMAGE_HINT.into()));
+                }
+                checked.is_ok()
+            }),
             cpu,
             memory,
             volume_mounts,
@@ -1027,6 +1078,9 @@ fn read_containers(d: &mut Diagnostics, app: &Obj) -> Vec<ContainerSpec> {
     }
     out
 }
+
+const IMAGE_HINT: &str =
+    "an image reference is [registry[:port]/]repository[:tag][@sha256:digest], e.g. docker.io/langfuse/langfuse:3";
 
 fn read_volumes(d: &mut Diagnostics, app: &Obj, storages: &BTreeMap<String, StorageSpec>) -> Vec<VolumeSpec> {
     let mut out: Vec<VolumeSpec> = Vec::new();
@@ -1072,14 +1126,21 @@ fn read_env_map(d: &mut Diagnostics, node: &Node, path: &str) -> Vec<EnvSpec> {
     let mut out = Vec::new();
     for (key, value) in entries {
         let vpath = join(path, &key.name);
+        let mut loc = value.loc;
         let parsed = match &value.value {
             Value::Map(_) => {
                 let Some(obj) = Obj::open(d, value, &vpath, "env") else {
                     continue;
                 };
                 match (obj.get("secretRef"), obj.get("value")) {
-                    (Some(s), None) => string(d, s, &obj.field("secretRef")).map(EnvValue::SecretRef),
-                    (None, Some(v)) => template(d, v, &obj.field("value")).map(EnvValue::Literal),
+                    (Some(s), None) => {
+                        loc = s.loc;
+                        string(d, s, &obj.field("secretRef")).map(EnvValue::SecretRef)
+                    }
+                    (None, Some(v)) => {
+                        loc = v.loc;
+                        template(d, v, &obj.field("value")).map(EnvValue::Literal)
+                    }
                     _ => {
                         d.error(value.loc, &vpath, "give exactly one of `secretRef` and `value`", None);
                         None
@@ -1092,6 +1153,7 @@ fn read_env_map(d: &mut Diagnostics, node: &Node, path: &str) -> Vec<EnvSpec> {
             out.push(EnvSpec {
                 name: key.name.clone(),
                 value,
+                loc,
             });
         }
     }

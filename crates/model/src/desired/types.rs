@@ -144,6 +144,8 @@ pub struct VolumeSpec {
 pub struct EnvSpec {
     pub name: String,
     pub value: EnvValue,
+    /// Where the value (or its `secretRef`) is written.
+    pub loc: Loc,
 }
 
 #[derive(Debug, Clone, PartialEq)]

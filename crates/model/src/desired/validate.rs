@@ -156,9 +156,15 @@ fn check_tcp_scale(d: &mut Diagnostics, app: &AppSpec, path: &str) {
     if app.tcp_ports().is_empty() {
         return;
     }
+    // Where the TCP port is declared: the reason for the check.
+    let tcp_loc = app
+        .ingress
+        .as_ref()
+        .filter(|i| i.transport == Transport::Tcp)
+        .map_or(app.loc, |i| i.loc);
     match app.desired_scale().min {
         Some(0) => d.error(app.loc, &format!("{path}.scale.min"), "an app with TCP ports must keep at least one replica", Some("TCP traffic does not wake an app scaled to zero (microsoft/azure-container-apps#540): set scale.min to 1".into())),
-        None => d.warning(app.loc, &format!("{path}.scale"), "an app with TCP ports should declare scale.min >= 1", Some("TCP traffic does not wake an app scaled to zero; the default minReplicas is 0".into())),
+        None => d.warning(tcp_loc, &format!("{path}.scale"), "an app with TCP ports should declare scale.min >= 1", Some("TCP traffic does not wake an app scaled to zero; the default minReplicas is 0".into())),
         Some(_) => {}
     }
 }
@@ -183,6 +189,10 @@ fn templates_of<'a>(app: &'a AppSpec, path: &str) -> Vec<(&'a str, &'a TemplateS
 
 fn check_references(d: &mut Diagnostics, stack: &Stack, template: &TemplateString, path: &str) {
     for r in template.references() {
+        if let Reference::EnvVar(name) = r {
+            check_env_var(d, name, template, path);
+            continue;
+        }
         let (Reference::AppName(key) | Reference::AppFqdn(key)) = r else {
             continue;
         };
@@ -214,6 +224,24 @@ fn check_references(d: &mut Diagnostics, stack: &Stack, template: &TemplateStrin
             Some(_) => {}
         }
     }
+}
+
+/// `${env:NAME}` must be set in the operator's environment when the file is loaded: a pass would
+/// otherwise fail on it later, far from the file. Only the name is ever shown, never the value.
+fn check_env_var(d: &mut Diagnostics, name: &str, template: &TemplateString, path: &str) {
+    let problem = match std::env::var(name) {
+        Ok(_) => return,
+        Err(std::env::VarError::NotPresent) => "is not set",
+        Err(std::env::VarError::NotUnicode(_)) => "is not valid Unicode text",
+    };
+    d.error(
+        template.loc,
+        path,
+        format!("`${{env:{name}}}`: the operator's environment variable {name} {problem}"),
+        Some(format!(
+            "set {name} in the environment of the process that runs aca-operator (validate, plan, apply and run all read it)"
+        )),
+    );
 }
 
 /// `scheme://${apps.K.name|fqdn}[:port]...` split into its parts, when the host is one app reference.
@@ -291,7 +319,7 @@ fn check_env(d: &mut Diagnostics, stack: &Stack, app: &AppSpec, path: &str) {
             let vpath = format!("{path}.env.{container}.{}", var.name);
             match &var.value {
                 EnvValue::SecretRef(s) if !app.secrets.contains_key(s) => {
-                    d.warning(app.loc, &vpath, format!("secret `{s}` is not declared in this app's `secrets`; it must already exist in the live app"), None);
+                    d.warning(var.loc, &vpath, format!("secret `{s}` is not declared in this app's `secrets`; it must already exist in the live app"), None);
                 }
                 EnvValue::Literal(t)
                     if single_clickhouse && var.name == "CLICKHOUSE_CLUSTER_ENABLED" && t.raw != "false" =>
@@ -308,12 +336,12 @@ fn check_env(d: &mut Diagnostics, stack: &Stack, app: &AppSpec, path: &str) {
 pub(crate) fn check_across_stacks(stacks: &[(usize, &Stack)], report: &mut dyn FnMut(&Stack, Loc, String, String)) {
     let mut names: BTreeMap<&str, &Stack> = BTreeMap::new();
     let mut apps: BTreeMap<String, (&Stack, &AppSpec)> = BTreeMap::new();
-    for (_, stack) in stacks {
+    for (index, stack) in stacks {
         if let Some(first) = names.insert(&stack.name, stack) {
             report(
                 stack,
                 stack.loc,
-                "name".into(),
+                format!("stacks[{index}].name"),
                 format!("stack name `{}` is already used (in {})", stack.name, first.source),
             );
         }
@@ -325,7 +353,7 @@ pub(crate) fn check_across_stacks(stacks: &[(usize, &Stack)], report: &mut dyn F
                 report(
                     stack,
                     app.loc,
-                    format!("apps.{}", app.key),
+                    format!("stacks[{index}].apps.{}", app.key),
                     format!("container app `{}` is also owned by stack `{}`", app.name, other.name),
                 );
             }

@@ -82,7 +82,11 @@ pub fn parse(text: &str) -> Result<Node, (String, Loc)> {
             loc: Loc { line: 1, column: 1 },
         });
     }
-    match serde_saphyr::from_str::<SpannedValue>(text) {
+    // Duplicate keys reach our tree and are reported by the schema walk with their field path;
+    // the parser's own duplicate error knows neither the path nor our words.
+    let mut options = serde_saphyr::Options::default();
+    options.duplicate_keys = serde_saphyr::DuplicateKeyPolicy::PassThrough;
+    match serde_saphyr::from_str_with_options::<SpannedValue>(text, options) {
         Ok(v) => Ok(v.into_node()),
         Err(e) => {
             let loc = e
@@ -92,10 +96,44 @@ pub fn parse(text: &str) -> Result<Node, (String, Loc)> {
                     column: l.column().max(1),
                 })
                 .unwrap_or(Loc { line: 1, column: 1 });
-            Err((first_line(&e.to_string()), loc))
+            Err((in_our_words(e.without_snippet()), loc))
         }
     }
 }
+
+/// The parser's error as one sentence of ours: size limits named in the file's terms, and the
+/// parser's own `error: line L column C:` prefix dropped (we print the location ourselves).
+fn in_our_words(e: &serde_saphyr::Error) -> String {
+    use serde_saphyr::budget::BudgetBreach;
+    if let serde_saphyr::Error::Budget { breach, .. } = e {
+        return match breach {
+            BudgetBreach::Depth { .. } => {
+                format!("the document nests lists and mappings more than {MAX_DEPTH} levels deep")
+            }
+            BudgetBreach::Nodes { .. } => {
+                format!("the document holds more than {MAX_NODES} values (lists, mappings and scalars)")
+            }
+            BudgetBreach::InputBytes { .. } | BudgetBreach::ScalarBytes { .. } => {
+                "the document is larger than a desired-state file may be".into()
+            }
+            _ => "the document uses more aliases, anchors or documents than a desired-state file may".into(),
+        };
+    }
+    let text = first_line(&e.to_string());
+    let text = text.strip_prefix("error: ").unwrap_or(&text);
+    let text = match text.strip_prefix("line ").and_then(|rest| rest.split_once(": ")) {
+        Some((_, message)) => message,
+        None => text,
+    };
+    match text.rsplit_once(" at line ") {
+        Some((message, _)) => message.to_string(),
+        None => text.to_string(),
+    }
+}
+
+/// serde-saphyr's default budget, which this loader keeps (it bounds the recursion below).
+pub const MAX_DEPTH: usize = 64;
+pub const MAX_NODES: usize = 250_000;
 
 /// serde-saphyr's messages may carry a rendered snippet after the first line; we print our own location.
 fn first_line(msg: &str) -> String {
@@ -258,9 +296,39 @@ mod tests {
     }
 
     #[test]
+    fn budget_breaches_are_named_in_our_words() {
+        let deep = format!("a: {}{}", "[".repeat(70), "]".repeat(70));
+        // 64 levels of serde recursion need more than a test thread's stack in a debug build.
+        let (msg, _) = std::thread::Builder::new()
+            .stack_size(64 << 20)
+            .spawn(move || parse(&deep))
+            .unwrap()
+            .join()
+            .unwrap()
+            .unwrap_err();
+        assert_eq!(msg, "the document nests lists and mappings more than 64 levels deep");
+        let wide = format!("a: [{}]", vec!["1"; MAX_NODES + 1].join(","));
+        let (msg, loc) = parse(&wide).unwrap_err();
+        assert_eq!(
+            msg,
+            "the document holds more than 250000 values (lists, mappings and scalars)"
+        );
+        assert_eq!(loc.line, 1);
+    }
+
+    #[test]
+    fn duplicate_keys_reach_the_tree() {
+        let n = parse("a: 1\na: 2\n").unwrap();
+        let Value::Map(e) = n.value else { panic!() };
+        assert_eq!(e.len(), 2);
+        assert_eq!(e[1].0.loc, Loc { line: 2, column: 1 });
+    }
+
+    #[test]
     fn syntax_errors_have_a_location() {
         let (msg, loc) = parse("a: [1, 2\nb: 3\n").unwrap_err();
         assert!(!msg.is_empty());
+        assert!(!msg.starts_with("error:") && !msg.contains("line "), "{msg}");
         assert!(loc.line >= 1);
     }
 }

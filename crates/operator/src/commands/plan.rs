@@ -55,7 +55,12 @@ pub async fn run(args: &PlanArgs) -> ExitCode {
 pub async fn plan_all(api: &dyn ArmApi, stacks: &[aca_model::desired::Stack]) -> Vec<PassReport> {
     let mut reports = Vec::new();
     for stack in stacks {
-        reports.push(run_pass(api, stack, PassOptions::default(), &|_| {}).await);
+        let what = format!(
+            "observing stack `{}` (environment {} in {})",
+            stack.name, stack.environment, stack.resource_group
+        );
+        let pass = run_pass(api, stack, PassOptions::default(), &|_| {});
+        reports.push(crate::progress::while_waiting(&what, pass).await);
     }
     reports
 }

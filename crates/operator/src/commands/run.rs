@@ -58,9 +58,12 @@ pub async fn run(args: &RunArgs) -> ExitCode {
     } else {
         Leadership::sole()
     };
-    // The client checks the leadership's fence before every attempt of every write.
+    let cancel = CancellationToken::new();
+    // The client checks the leadership's fence before every attempt of every write; a shutdown
+    // ends its waits for long-running operations.
     let config = aca_arm::ArmConfig {
         fence: Some(leadership.fence()),
+        shutdown: Some(cancel.clone()),
         ..arm_setup::config(&args.arm)
     };
     let client = match ArmClient::new(config) {
@@ -71,9 +74,9 @@ pub async fn run(args: &RunArgs) -> ExitCode {
         }
     };
     let metrics = Arc::new(Metrics::new());
+    metrics.watch_arm(client.stats());
     let health = Arc::new(Health::default());
     health.set_leadership(leadership.clone());
-    let cancel = CancellationToken::new();
     // Stopped only after the passes drained: the current write finishes under the lease.
     let stop_election = CancellationToken::new();
     let (leader_tx, leader_rx) = watch::channel(!elected);
@@ -194,10 +197,7 @@ async fn watch_files(
             continue;
         }
         last = now;
-        let labels = |result: &str| crate::metrics::PassLabels {
-            stack: String::new(),
-            result: result.into(),
-        };
+        let labels = |result: &str| crate::metrics::ReloadLabels { result: result.into() };
         match load_paths(&files) {
             Ok(loaded) => {
                 metrics.reloads.get_or_create(&labels("ok")).inc();

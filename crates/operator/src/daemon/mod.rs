@@ -203,6 +203,14 @@ fn leadership_gained(
     })
 }
 
+/// Counts each drift in the metrics the moment the pass finds it.
+fn found_counter(metrics: &Arc<Metrics>) -> aca_reconcile::OnFound {
+    let metrics = metrics.clone();
+    aca_reconcile::OnFound(Arc::new(move |stack: &str, d: &aca_reconcile::Drift| {
+        metrics.record_found(stack, d)
+    }))
+}
+
 impl Shared {
     async fn reconcile(&self, request: Request<String>) -> Result<Action, PassFailed> {
         let d = &self.daemon;
@@ -225,6 +233,7 @@ impl Shared {
             holds,
             gate: Some(d.leadership.gate()),
             bindings: Some(self.bindings.clone()),
+            on_found: Some(found_counter(&d.metrics)),
             ..PassOptions::default()
         };
         let on_step = |e: &aca_reconcile::StepEvent| d.status.step_event(&stack.name, e);
