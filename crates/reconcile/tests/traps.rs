@@ -131,6 +131,7 @@ async fn the_shipped_example_has_no_error_against_the_sidecar_layout() {
         "floating-tag",
         "langfuse-clickhouse-version",
         "clickhouse-timezone",
+        "clickhouse-readiness",
     ] {
         assert!(of(&all, check).is_empty(), "{check}: {all:#?}");
     }
@@ -316,6 +317,18 @@ async fn clickhouse_without_a_readiness_probe_is_a_warning() {
     assert_eq!(f.len(), 1, "{all:#?}");
     assert_eq!(f[0].level, Level::Warning);
     assert!(f[0].remedy.contains("/ping"));
+    // A startup probe alone does not say ClickHouse answers.
+    let startup = Yaml {
+        ch_container: "            probes: [{ type: startup, tcpSocket: { port: 9000 } }]\n".into(),
+        ..Yaml::default()
+    };
+    assert_eq!(of(&findings(&client, &startup.stack()).await, "clickhouse-readiness").len(), 1);
+    let ready = Yaml {
+        ch_container: "            probes: [{ type: readiness, httpGet: { path: /ping, port: 8123 } }]\n".into(),
+        ..Yaml::default()
+    };
+    let all = findings(&client, &ready.stack()).await;
+    assert!(of(&all, "clickhouse-readiness").is_empty(), "{all:#?}");
     sim.stop().await;
 }
 

@@ -164,8 +164,12 @@ impl Context<'_> {
             .unwrap_or_default()
     }
 
-    /// Whether a container will have a probe of `kind` (`Liveness`, `Readiness`, `Startup`).
+    /// Whether a container will have a probe of `kind` (`Liveness`, `Readiness`, `Startup`):
+    /// declared if the YAML owns its probes, else live.
     pub fn has_probe(&self, c: ContainerRef<'_>, kind: &str) -> bool {
+        if let Some(probes) = c.app.containers.iter().find(|s| s.name == c.name).and_then(|s| s.probes.as_ref()) {
+            return probes.iter().any(|p| p.kind.as_arm().eq_ignore_ascii_case(kind));
+        }
         self.live_container(c)
             .and_then(|l| l.extra.get("probes"))
             .and_then(|p| p.as_array())
