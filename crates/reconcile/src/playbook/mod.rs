@@ -4,6 +4,8 @@
 
 mod langfuse;
 
+pub use langfuse::{OutageClock, OutageWindow};
+
 use aca_model::desired::{AppSpec, EnvValue, SecretSpec, Stack};
 
 use crate::digest::Digest;

@@ -3,7 +3,10 @@
 //! the traps of moving ClickHouse out of the Langfuse app into its own.
 
 mod credentials;
+mod outage;
 mod versions;
+
+pub use outage::{OutageClock, OutageWindow};
 
 use super::{Context, ContainerRef, Playbook};
 use crate::image::ImageRef;
@@ -33,12 +36,13 @@ impl Playbook for Langfuse {
             versions::timezone(cx, ch, &mut out);
             readiness(cx, ch, &mut out);
         }
+        outage::pending(cx, &clickhouse, &mut out);
         out
     }
 }
 
 /// The official ClickHouse server image (any registry, any tag).
-fn is_clickhouse(image: &str) -> bool {
+pub(super) fn is_clickhouse(image: &str) -> bool {
     ImageRef::parse(image).name() == "clickhouse-server"
 }
 
