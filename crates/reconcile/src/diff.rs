@@ -4,8 +4,8 @@
 use std::collections::BTreeMap;
 
 use aca_model::arm::{ContainerApp, Ingress};
-use aca_model::desired::{AppSpec, EnvValue, Reference, SecretSpec, Stack, Transport};
 use aca_model::desired::ProbeSpec;
+use aca_model::desired::{AppSpec, EnvValue, Reference, SecretSpec, Stack, Transport};
 use aca_model::quantity::{Cpu, Memory};
 
 use crate::digest::Digest;
@@ -324,7 +324,11 @@ impl AppDiff<'_> {
             })
         };
         if want.len() != live.len() || !want.iter().all(matches) {
-            let want: Vec<String> = sorted(want.iter().map(|p| describe_probe_json(&crate::patch::probe_json(p))).collect());
+            let want: Vec<String> = sorted(
+                want.iter()
+                    .map(|p| describe_probe_json(&crate::patch::probe_json(p)))
+                    .collect(),
+            );
             self.push(
                 self.path(&format!("{base}.probes")),
                 list(&want),
@@ -579,14 +583,21 @@ impl AppDiff<'_> {
 
 /// `readiness httpGet :8123/ping period 5s` and the like.
 fn describe_probe_json(p: &serde_json::Value) -> String {
-    let kind = p.get("type").and_then(|t| t.as_str()).unwrap_or("?").to_ascii_lowercase();
+    let kind = p
+        .get("type")
+        .and_then(|t| t.as_str())
+        .unwrap_or("?")
+        .to_ascii_lowercase();
     let mut text = match (p.get("httpGet"), p.get("tcpSocket")) {
         (Some(h), _) => format!(
             "{kind} httpGet :{}{}",
             h.get("port").unwrap_or(&serde_json::Value::Null),
             h.get("path").and_then(|v| v.as_str()).unwrap_or("")
         ),
-        (None, Some(t)) => format!("{kind} tcpSocket :{}", t.get("port").unwrap_or(&serde_json::Value::Null)),
+        (None, Some(t)) => format!(
+            "{kind} tcpSocket :{}",
+            t.get("port").unwrap_or(&serde_json::Value::Null)
+        ),
         _ => kind,
     };
     for (key, label) in [

@@ -79,7 +79,11 @@ impl Version {
 
     /// Ordering on the common prefix only (see the type's doc).
     pub fn older_than(&self, other: &Version) -> bool {
-        self.0.iter().zip(&other.0).find(|(a, b)| a != b).is_some_and(|(a, b)| a < b)
+        self.0
+            .iter()
+            .zip(&other.0)
+            .find(|(a, b)| a != b)
+            .is_some_and(|(a, b)| a < b)
     }
 }
 

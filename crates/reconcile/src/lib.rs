@@ -12,9 +12,9 @@ pub mod image;
 pub mod layout;
 pub mod observe;
 pub mod pass;
-pub mod playbook;
 pub mod patch;
 pub mod plan;
+pub mod playbook;
 pub mod preflight;
 pub mod resolve;
 

@@ -324,7 +324,10 @@ pub fn keep_declared(live: &mut Value, p: &ProbeSpec) {
     let declared = probe_json(p);
     if let (Some(l), Some(d)) = (live.as_object_mut(), declared.as_object()) {
         l.retain(|k, _| d.contains_key(k));
-        for (k, inner) in [("httpGet", ["path", "port"].as_slice()), ("tcpSocket", ["port"].as_slice())] {
+        for (k, inner) in [
+            ("httpGet", ["path", "port"].as_slice()),
+            ("tcpSocket", ["port"].as_slice()),
+        ] {
             if let Some(o) = l.get_mut(k).and_then(Value::as_object_mut) {
                 o.retain(|key, _| inner.contains(&key.as_str()));
             }

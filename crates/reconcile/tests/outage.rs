@@ -86,7 +86,10 @@ async fn the_reported_outage_is_the_simulators() {
         diff <= POLL,
         "measured {measured:?}, the simulator's history {sim_none:?} (T1 {t1} ms, T2 {t2} ms)"
     );
-    assert!(sim_none >= Duration::from_millis(1000), "a window worth measuring: {sim_none:?}");
+    assert!(
+        sim_none >= Duration::from_millis(1000),
+        "a window worth measuring: {sim_none:?}"
+    );
     // T0 is when Langfuse's new template was accepted: no later than its revision starting.
     let new_langfuse = revs
         .iter()

@@ -28,7 +28,8 @@ impl Default for Yaml {
     fn default() -> Self {
         Yaml {
             image: "clickhouse/clickhouse-server:24.8-alpine",
-            ch_env: "              CLICKHOUSE_USER: clickhouse\n              CLICKHOUSE_PASSWORD: { secretRef: pw }\n".into(),
+            ch_env: "              CLICKHOUSE_USER: clickhouse\n              CLICKHOUSE_PASSWORD: { secretRef: pw }\n"
+                .into(),
             ch_secrets: format!("          pw: \"{SIDECAR_CLICKHOUSE_PASSWORD}\"\n"),
             ch_container: String::new(),
             langfuse: String::new(),
@@ -109,7 +110,10 @@ async fn findings(client: &ArmClient, stack: &Stack) -> Vec<Finding> {
     let observed = observe(client, stack).await.unwrap();
     let out = preflight(stack, &observed);
     for f in &out {
-        assert!(!f.to_string().contains(SIDECAR_CLICKHOUSE_PASSWORD), "a value leaked: {f}");
+        assert!(
+            !f.to_string().contains(SIDECAR_CLICKHOUSE_PASSWORD),
+            "a value leaked: {f}"
+        );
     }
     out
 }
@@ -180,7 +184,10 @@ async fn langfuse_credentials_that_differ_from_clickhouses_are_errors_without_va
     let all = findings(&client, &other.stack()).await;
     let f = of(&all, "clickhouse-credentials");
     assert_eq!(f.len(), 2, "web and worker: {all:#?}");
-    assert!(f.iter().all(|f| f.level == Level::Error && f.what.contains("CLICKHOUSE_PASSWORD does not match")));
+    assert!(
+        f.iter()
+            .all(|f| f.level == Level::Error && f.what.contains("CLICKHOUSE_PASSWORD does not match"))
+    );
     assert!(f.iter().all(|f| !f.to_string().contains("a-different-password")));
 
     let user = Yaml {
@@ -190,7 +197,11 @@ async fn langfuse_credentials_that_differ_from_clickhouses_are_errors_without_va
     let all = findings(&client, &user.stack()).await;
     let f = of(&all, "clickhouse-credentials");
     assert_eq!(f.len(), 2, "{all:#?}");
-    assert!(f[0].what.contains("\"clickhouse\"") && f[0].what.contains("\"admin\""), "{}", f[0]);
+    assert!(
+        f[0].what.contains("\"clickhouse\"") && f[0].what.contains("\"admin\""),
+        "{}",
+        f[0]
+    );
 
     // The same Key Vault secret on both sides matches by reference.
     let kv = "{ keyVaultUrl: \"https://kv.vault.azure.net/secrets/pw\", identity: system }";
@@ -217,8 +228,16 @@ async fn an_older_clickhouse_than_the_sidecars_is_a_downgrade() {
     let f = of(&all, "clickhouse-downgrade");
     assert_eq!(f.len(), 1, "{all:#?}");
     assert_eq!(f[0].level, Level::Error);
-    assert!(f[0].what.contains("24.3") && f[0].what.contains("runs 24.8"), "{}", f[0]);
-    assert!(f[0].what.contains("apps.langfuse: container `clickhouse`"), "the sidecar: {}", f[0]);
+    assert!(
+        f[0].what.contains("24.3") && f[0].what.contains("runs 24.8"),
+        "{}",
+        f[0]
+    );
+    assert!(
+        f[0].what.contains("apps.langfuse: container `clickhouse`"),
+        "the sidecar: {}",
+        f[0]
+    );
 
     let newer = Yaml {
         image: "clickhouse/clickhouse-server:25.3.2.39",
@@ -246,7 +265,10 @@ async fn an_older_clickhouse_than_the_sidecars_is_a_downgrade() {
 #[tokio::test]
 async fn a_floating_tag_on_a_singleton_is_a_warning() {
     let (sim, client) = setup().await;
-    for image in ["clickhouse/clickhouse-server:latest-alpine", "clickhouse/clickhouse-server"] {
+    for image in [
+        "clickhouse/clickhouse-server:latest-alpine",
+        "clickhouse/clickhouse-server",
+    ] {
         let floating = Yaml {
             image,
             ..Yaml::default()
@@ -273,7 +295,11 @@ async fn langfuse_4_needs_clickhouse_25_12() {
     let f = of(&all, "langfuse-clickhouse-version");
     assert_eq!(f.len(), 1, "only web runs 4: {all:#?}");
     assert_eq!(f[0].level, Level::Error);
-    assert!(f[0].what.contains(">= 25.12") && f[0].what.contains("langfuse-web"), "{}", f[0]);
+    assert!(
+        f[0].what.contains(">= 25.12") && f[0].what.contains("langfuse-web"),
+        "{}",
+        f[0]
+    );
 
     let all = findings(&client, &v4("clickhouse/clickhouse-server:25.12-alpine").stack()).await;
     assert!(of(&all, "langfuse-clickhouse-version").is_empty(), "{all:#?}");
@@ -322,7 +348,10 @@ async fn clickhouse_without_a_readiness_probe_is_a_warning() {
         ch_container: "            probes: [{ type: startup, tcpSocket: { port: 9000 } }]\n".into(),
         ..Yaml::default()
     };
-    assert_eq!(of(&findings(&client, &startup.stack()).await, "clickhouse-readiness").len(), 1);
+    assert_eq!(
+        of(&findings(&client, &startup.stack()).await, "clickhouse-readiness").len(),
+        1
+    );
     let ready = Yaml {
         ch_container: "            probes: [{ type: readiness, httpGet: { path: /ping, port: 8123 } }]\n".into(),
         ..Yaml::default()
@@ -350,7 +379,11 @@ async fn internal_tcp_without_a_vnet_is_expected_to_work() {
     let f = of(&all, "internal-tcp-without-vnet");
     assert_eq!(f.len(), 1, "{all:#?}");
     assert_eq!(f[0].level, Level::Info);
-    assert!(f[0].what.contains("expected to work") && !f[0].what.contains("disagree"), "{}", f[0]);
+    assert!(
+        f[0].what.contains("expected to work") && !f[0].what.contains("disagree"),
+        "{}",
+        f[0]
+    );
     assert!(f[0].sources.contains("ContainerAppTcpRequiresVnet"));
     stack.apps[0].additional_ports = None;
     assert!(of(&findings(&client, &stack).await, "internal-tcp-without-vnet").is_empty());

@@ -286,11 +286,41 @@ pub const SCHEMA: &[KeyDoc] = &[
         "none",
         "A TCP connect that must succeed (one of httpGet, tcpSocket).",
     ),
-    k("probe", "initialDelaySeconds", "integer 0-60", "not owned", "Delay before the first probe."),
-    k("probe", "periodSeconds", "integer 1-240", "not owned", "Time between probes."),
-    k("probe", "timeoutSeconds", "integer 1-240", "not owned", "Time a probe may take."),
-    k("probe", "failureThreshold", "integer 1-10", "not owned", "Failures in a row that count."),
-    k("probeHttp", "path", "string", "required", "Absolute request path, e.g. `/ping`."),
+    k(
+        "probe",
+        "initialDelaySeconds",
+        "integer 0-60",
+        "not owned",
+        "Delay before the first probe.",
+    ),
+    k(
+        "probe",
+        "periodSeconds",
+        "integer 1-240",
+        "not owned",
+        "Time between probes.",
+    ),
+    k(
+        "probe",
+        "timeoutSeconds",
+        "integer 1-240",
+        "not owned",
+        "Time a probe may take.",
+    ),
+    k(
+        "probe",
+        "failureThreshold",
+        "integer 1-10",
+        "not owned",
+        "Failures in a row that count.",
+    ),
+    k(
+        "probeHttp",
+        "path",
+        "string",
+        "required",
+        "Absolute request path, e.g. `/ping`.",
+    ),
     k("probeHttp", "port", "integer 1-65535", "required", "Container port."),
     k("probeTcp", "port", "integer 1-65535", "required", "Container port."),
     k(
@@ -1053,7 +1083,12 @@ fn read_probes(d: &mut Diagnostics, container: &Obj) -> Option<Vec<ProbeSpec>> {
         let kind = obj.required_string(d, "type").and_then(|t| {
             let k = ProbeKind::parse(&t);
             if k.is_none() {
-                d.error(node.loc, &obj.field("type"), format!("`{t}` is not a probe type: use liveness, readiness or startup"), None);
+                d.error(
+                    node.loc,
+                    &obj.field("type"),
+                    format!("`{t}` is not a probe type: use liveness, readiness or startup"),
+                    None,
+                );
             }
             k
         });
@@ -1064,19 +1099,36 @@ fn read_probes(d: &mut Diagnostics, container: &Obj) -> Option<Vec<ProbeSpec>> {
             if let (Some(p), Some(n)) = (&path, o.get("path"))
                 && !p.starts_with('/')
             {
-                d.error(n.loc, &o.field("path"), format!("probe path `{p}` must start with /"), None);
+                d.error(
+                    n.loc,
+                    &o.field("path"),
+                    format!("probe path `{p}` must start with /"),
+                    None,
+                );
             }
-            Some(ProbeAction::Http { path: path?, port: port? })
+            Some(ProbeAction::Http {
+                path: path?,
+                port: port?,
+            })
         });
         let tcp = obj.get("tcpSocket").and_then(|n| {
             let o = Obj::open(d, n, &obj.field("tcpSocket"), "probeTcp")?;
             let port = o.required(d, "port").and_then(|_| o.port(d, "port"));
             Some(ProbeAction::Tcp { port: port? })
         });
-        let action = match (http, tcp, obj.get("httpGet").is_some() || obj.get("tcpSocket").is_some()) {
+        let action = match (
+            http,
+            tcp,
+            obj.get("httpGet").is_some() || obj.get("tcpSocket").is_some(),
+        ) {
             (Some(a), None, _) | (None, Some(a), _) => Some(a),
             (Some(_), Some(_), _) => {
-                d.error(node.loc, &path, "a probe has either httpGet or tcpSocket, not both".to_string(), None);
+                d.error(
+                    node.loc,
+                    &path,
+                    "a probe has either httpGet or tcpSocket, not both".to_string(),
+                    None,
+                );
                 None
             }
             (None, None, false) => {
@@ -1089,7 +1141,12 @@ fn read_probes(d: &mut Diagnostics, container: &Obj) -> Option<Vec<ProbeSpec>> {
             continue;
         };
         if out.iter().any(|p| p.kind == kind) {
-            d.error(node.loc, &path, format!("a second {} probe", kind.as_arm().to_ascii_lowercase()), None);
+            d.error(
+                node.loc,
+                &path,
+                format!("a second {} probe", kind.as_arm().to_ascii_lowercase()),
+                None,
+            );
             continue;
         }
         out.push(ProbeSpec {

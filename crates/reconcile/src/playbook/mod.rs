@@ -49,8 +49,13 @@ pub enum VarValue {
 #[derive(Clone)]
 pub enum SecretValue {
     /// Declared in the YAML: its text (equal texts carry equal values) and, if it resolves, the value.
-    Declared { raw: String, resolved: Option<String> },
-    KeyVault { url: String },
+    Declared {
+        raw: String,
+        resolved: Option<String>,
+    },
+    KeyVault {
+        url: String,
+    },
     /// Read from the live app with `listSecrets`.
     Live(Digest),
     /// Not declared and its value not read.
@@ -116,7 +121,13 @@ impl Context<'_> {
 
     /// The image a container will run: declared, else live.
     pub fn image(&self, c: ContainerRef<'_>) -> Option<String> {
-        if let Some(i) = c.app.containers.iter().find(|s| s.name == c.name).and_then(|s| s.image.clone()) {
+        if let Some(i) = c
+            .app
+            .containers
+            .iter()
+            .find(|s| s.name == c.name)
+            .and_then(|s| s.image.clone())
+        {
             return Some(i);
         }
         self.live_container(c)?.image.clone()
@@ -158,7 +169,13 @@ impl Context<'_> {
 
     /// Mount paths of a container after apply: declared if the YAML owns them, else live.
     pub fn mount_paths(&self, c: ContainerRef<'_>) -> Vec<String> {
-        if let Some(mounts) = c.app.containers.iter().find(|s| s.name == c.name).and_then(|s| s.volume_mounts.as_ref()) {
+        if let Some(mounts) = c
+            .app
+            .containers
+            .iter()
+            .find(|s| s.name == c.name)
+            .and_then(|s| s.volume_mounts.as_ref())
+        {
             return mounts.iter().map(|m| m.path.clone()).collect();
         }
         self.live_container(c)
@@ -169,15 +186,24 @@ impl Context<'_> {
     /// Whether a container will have a probe of `kind` (`Liveness`, `Readiness`, `Startup`):
     /// declared if the YAML owns its probes, else live.
     pub fn has_probe(&self, c: ContainerRef<'_>, kind: &str) -> bool {
-        if let Some(probes) = c.app.containers.iter().find(|s| s.name == c.name).and_then(|s| s.probes.as_ref()) {
+        if let Some(probes) = c
+            .app
+            .containers
+            .iter()
+            .find(|s| s.name == c.name)
+            .and_then(|s| s.probes.as_ref())
+        {
             return probes.iter().any(|p| p.kind.as_arm().eq_ignore_ascii_case(kind));
         }
         self.live_container(c)
             .and_then(|l| l.extra.get("probes"))
             .and_then(|p| p.as_array())
             .is_some_and(|ps| {
-                ps.iter()
-                    .any(|p| p.get("type").and_then(|t| t.as_str()).is_some_and(|t| t.eq_ignore_ascii_case(kind)))
+                ps.iter().any(|p| {
+                    p.get("type")
+                        .and_then(|t| t.as_str())
+                        .is_some_and(|t| t.eq_ignore_ascii_case(kind))
+                })
             })
     }
 
@@ -217,7 +243,11 @@ mod tests {
     #[test]
     fn values_compare_by_reference_or_digest() {
         let env_ref = declared("${env:PW}", None);
-        assert_eq!(env_ref.same_value(&declared("${env:PW}", None)), Some(true), "same text");
+        assert_eq!(
+            env_ref.same_value(&declared("${env:PW}", None)),
+            Some(true),
+            "same text"
+        );
         assert_eq!(env_ref.same_value(&declared("${env:OTHER}", None)), None, "unresolved");
         let live = VarValue::Secret {
             name: "x".into(),
@@ -230,13 +260,20 @@ mod tests {
             name: "k".into(),
             value: SecretValue::KeyVault { url: u.into() },
         };
-        assert_eq!(kv("https://v/secrets/a").same_value(&kv("https://v/secrets/a")), Some(true));
+        assert_eq!(
+            kv("https://v/secrets/a").same_value(&kv("https://v/secrets/a")),
+            Some(true)
+        );
         assert_eq!(kv("https://v/secrets/a").same_value(&kv("https://v/secrets/b")), None);
         let unknown = VarValue::Secret {
             name: "u".into(),
             value: SecretValue::Unknown,
         };
         assert_eq!(unknown.same_value(&live), None);
-        assert_eq!(unknown.text(), "(secret u)", "a secret's value is never its text unless declared");
+        assert_eq!(
+            unknown.text(),
+            "(secret u)",
+            "a secret's value is never its text unless declared"
+        );
     }
 }

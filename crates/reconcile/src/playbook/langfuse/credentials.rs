@@ -2,7 +2,7 @@
 //! access unless the image is told about a user; and Langfuse must log in as that user. Values are
 //! compared by reference or digest and never shown.
 
-use super::super::{Context, ContainerRef, VarValue};
+use super::super::{ContainerRef, Context, VarValue};
 use crate::preflight::{Finding, Level};
 
 const SRC: &str = "clickhouse.com docs, Install ClickHouse using Docker (managing the default user); langfuse docs self-hosting/deployment/infrastructure/clickhouse";

@@ -8,7 +8,7 @@ mod versions;
 
 pub use outage::{OutageClock, OutageWindow};
 
-use super::{Context, ContainerRef, Playbook};
+use super::{ContainerRef, Context, Playbook};
 use crate::image::ImageRef;
 use crate::layout;
 use crate::preflight::{Finding, Level};
@@ -16,7 +16,8 @@ use crate::preflight::{Finding, Level};
 const SRC_MIGRATIONS: &str = "langfuse web/entrypoint.sh, packages/shared/clickhouse/scripts/up.sh; golang-migrate database/clickhouse; langfuse-docs self-hosting/infrastructure/clickhouse.mdx";
 const SRC_CLUSTER: &str =
     "langfuse web/src/env.mjs, worker/src/env.ts; the official docker-compose sets CLICKHOUSE_CLUSTER_ENABLED=false";
-const SRC_PROBES: &str = "learn.microsoft.com container-apps health-probes; clickhouse.com docs, HTTP interface (/ping)";
+const SRC_PROBES: &str =
+    "learn.microsoft.com container-apps health-probes; clickhouse.com docs, HTTP interface (/ping)";
 
 pub struct Langfuse;
 

@@ -9,7 +9,7 @@ use std::fmt;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use super::super::{Context, ContainerRef};
+use super::super::{ContainerRef, Context};
 use crate::execute::StepEvent;
 use crate::plan::Step;
 use crate::preflight::{Finding, Level};
@@ -123,29 +123,82 @@ mod tests {
         let at = |ms| start + Duration::from_millis(ms);
         let done = StepOutcome::Done(String::new());
         let steps = [
-            (Step::Update { app: "langfuse".into(), recreate: None, secrets_only: false }, 100),
-            (Step::WaitNoMount { storage: "s".into(), apps: vec!["langfuse".into()] }, 10_100),
-            (Step::Create { app: "clickhouse".into() }, 15_000),
-            (Step::WaitRunning { app: "clickhouse".into() }, 30_100),
-            (Step::Update { app: "clickhouse".into(), recreate: None, secrets_only: false }, 31_000),
+            (
+                Step::Update {
+                    app: "langfuse".into(),
+                    recreate: None,
+                    secrets_only: false,
+                },
+                100,
+            ),
+            (
+                Step::WaitNoMount {
+                    storage: "s".into(),
+                    apps: vec!["langfuse".into()],
+                },
+                10_100,
+            ),
+            (
+                Step::Create {
+                    app: "clickhouse".into(),
+                },
+                15_000,
+            ),
+            (
+                Step::WaitRunning {
+                    app: "clickhouse".into(),
+                },
+                30_100,
+            ),
+            (
+                Step::Update {
+                    app: "clickhouse".into(),
+                    recreate: None,
+                    secrets_only: false,
+                },
+                31_000,
+            ),
         ];
         assert_eq!(clock.window(), None);
         for (step, ms) in &steps {
-            clock.observe_at(&StepEvent::Started { index: 0, total: 1, step }, at(0));
+            clock.observe_at(
+                &StepEvent::Started {
+                    index: 0,
+                    total: 1,
+                    step,
+                },
+                at(0),
+            );
             clock.observe_at(&StepEvent::Finished { step, outcome: &done }, at(*ms));
         }
         let w = clock.window().unwrap();
         assert_eq!(w.none_running(), Duration::from_secs(20));
         assert_eq!(w.wired_to_stopped(), Duration::from_secs(30));
-        assert!(w.to_string().contains("20.0 s") && w.to_string().contains("30.0 s"), "{w}");
+        assert!(
+            w.to_string().contains("20.0 s") && w.to_string().contains("30.0 s"),
+            "{w}"
+        );
     }
 
     #[test]
     fn no_window_without_a_drain() {
         let clock = OutageClock::default();
         let done = StepOutcome::Done(String::new());
-        for step in [Step::Update { app: "a".into(), recreate: None, secrets_only: false }, Step::WaitRunning { app: "a".into() }] {
-            clock.observe_at(&StepEvent::Finished { step: &step, outcome: &done }, Instant::now());
+        for step in [
+            Step::Update {
+                app: "a".into(),
+                recreate: None,
+                secrets_only: false,
+            },
+            Step::WaitRunning { app: "a".into() },
+        ] {
+            clock.observe_at(
+                &StepEvent::Finished {
+                    step: &step,
+                    outcome: &done,
+                },
+                Instant::now(),
+            );
         }
         assert_eq!(clock.window(), None);
     }

@@ -1,7 +1,7 @@
 //! Versions and time zone: the dedicated ClickHouse must not be older than the one that wrote the
 //! data, must be new enough for the Langfuse major in use, and must run in UTC.
 
-use super::super::{Context, ContainerRef};
+use super::super::{ContainerRef, Context};
 use super::is_clickhouse;
 use crate::image::{ImageRef, Version};
 use crate::preflight::{Finding, Level};
@@ -13,7 +13,18 @@ const SRC_LANGFUSE: &str = "langfuse docs self-hosting/deployment/infrastructure
 const LANGFUSE_NEEDS: &[(u32, &[u32])] = &[(3, &[24, 3]), (4, &[25, 12])];
 
 /// Time zone names that mean UTC.
-const UTC_NAMES: &[&str] = &["UTC", "Etc/UTC", "UCT", "Etc/UCT", "Universal", "Etc/Universal", "Zulu", "Etc/Zulu", "GMT", "Etc/GMT"];
+const UTC_NAMES: &[&str] = &[
+    "UTC",
+    "Etc/UTC",
+    "UCT",
+    "Etc/UCT",
+    "Universal",
+    "Etc/Universal",
+    "Zulu",
+    "Etc/Zulu",
+    "GMT",
+    "Etc/GMT",
+];
 
 /// Where the ClickHouse image reads extra server configuration (a mount there may set `<timezone>`).
 const CONFIG_DIR: &str = "/etc/clickhouse-server";
@@ -21,13 +32,21 @@ const CONFIG_DIR: &str = "/etc/clickhouse-server";
 /// `clickhouse-downgrade`: the declared image against the images running the same data today (the
 /// sidecar, and the dedicated app if it already runs).
 pub(super) fn downgrade(cx: &Context<'_>, ch: ContainerRef<'_>, out: &mut Vec<Finding>) {
-    let Some(declared) = ch.app.containers.iter().find(|c| c.name == ch.name).and_then(|c| c.image.as_deref()) else {
+    let Some(declared) = ch
+        .app
+        .containers
+        .iter()
+        .find(|c| c.name == ch.name)
+        .and_then(|c| c.image.as_deref())
+    else {
         return;
     };
     let where_ = format!("apps.{}: container `{}`", ch.app.key, ch.name);
     let mut running: Vec<(String, String)> = Vec::new();
     for app in &cx.stack.apps {
-        let Some(live) = cx.observed.app(&app.key) else { continue };
+        let Some(live) = cx.observed.app(&app.key) else {
+            continue;
+        };
         for c in live.containers() {
             if let Some(image) = c.image.as_deref().filter(|i| is_clickhouse(i)) {
                 running.push((format!("apps.{}: container `{}`", app.key, c.name), image.to_string()));
@@ -62,21 +81,35 @@ fn cannot_check(who: &str, image: &str) -> Finding {
     Finding {
         level: Level::Warning,
         check: "clickhouse-downgrade",
-        what: format!("{who} runs {image}, whose tag names no version: whether the cutover downgrades ClickHouse cannot be checked"),
-        remedy: "use version tags (e.g. clickhouse/clickhouse-server:24.8-alpine) on the sidecar and the dedicated app".into(),
+        what: format!(
+            "{who} runs {image}, whose tag names no version: whether the cutover downgrades ClickHouse cannot be checked"
+        ),
+        remedy: "use version tags (e.g. clickhouse/clickhouse-server:24.8-alpine) on the sidecar and the dedicated app"
+            .into(),
         sources: SRC_DOWNGRADE,
     }
 }
 
 /// `langfuse-clickhouse-version`: each Langfuse container's major against the ClickHouse it will use.
-pub(super) fn langfuse_needs(cx: &Context<'_>, ch: ContainerRef<'_>, langfuse: &[ContainerRef<'_>], out: &mut Vec<Finding>) {
+pub(super) fn langfuse_needs(
+    cx: &Context<'_>,
+    ch: ContainerRef<'_>,
+    langfuse: &[ContainerRef<'_>],
+    out: &mut Vec<Finding>,
+) {
     let Some(ch_image) = cx.image(ch) else { return };
-    let Some(have) = ImageRef::parse(&ch_image).version() else { return };
+    let Some(have) = ImageRef::parse(&ch_image).version() else {
+        return;
+    };
     for &lf in langfuse {
         let Some(image) = cx.image(lf) else { continue };
-        let Some(major) = ImageRef::parse(&image).version().map(|v| v.major()) else { continue };
+        let Some(major) = ImageRef::parse(&image).version().map(|v| v.major()) else {
+            continue;
+        };
         // A newer major than known needs at least what the newest known one needs.
-        let Some((_, need)) = LANGFUSE_NEEDS.iter().rev().find(|(m, _)| *m <= major) else { continue };
+        let Some((_, need)) = LANGFUSE_NEEDS.iter().rev().find(|(m, _)| *m <= major) else {
+            continue;
+        };
         let need = Version(need.to_vec());
         if have.older_than(&need) {
             out.push(Finding {
@@ -97,7 +130,9 @@ pub(super) fn langfuse_needs(cx: &Context<'_>, ch: ContainerRef<'_>, langfuse: &
 pub(super) fn timezone(cx: &Context<'_>, ch: ContainerRef<'_>, out: &mut Vec<Finding>) {
     let where_ = format!("apps.{}: container `{}`", ch.app.key, ch.name);
     if let Some(tz) = cx.var_text(ch, "TZ")
-        && !UTC_NAMES.iter().any(|u| u.eq_ignore_ascii_case(tz.trim_start_matches(':')))
+        && !UTC_NAMES
+            .iter()
+            .any(|u| u.eq_ignore_ascii_case(tz.trim_start_matches(':')))
     {
         out.push(Finding {
             level: Level::Warning,
