@@ -6,7 +6,7 @@ use std::fmt;
 /// `registry/repo[:tag][@digest]`, split.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ImageRef<'a> {
-    /// Everything before the tag (registry and path), e.g. `clickhouse/clickhouse-server`.
+    /// Everything before the tag (registry and path), e.g. `example/db-server`.
     pub repository: &'a str,
     pub tag: Option<&'a str>,
     /// `sha256:...` when pinned by digest.
@@ -35,7 +35,7 @@ impl<'a> ImageRef<'a> {
         }
     }
 
-    /// The last path segment of the repository, e.g. `clickhouse-server`.
+    /// The last path segment of the repository, e.g. `db-server`.
     pub fn name(&self) -> &'a str {
         self.repository.rsplit('/').next().unwrap_or(self.repository)
     }
@@ -100,12 +100,12 @@ mod tests {
 
     #[test]
     fn tags_digests_and_registry_ports_split() {
-        let i = ImageRef::parse("myreg:5000/clickhouse/clickhouse-server:24.8-alpine");
-        assert_eq!(i.repository, "myreg:5000/clickhouse/clickhouse-server");
+        let i = ImageRef::parse("myreg:5000/example/db-server:24.8-alpine");
+        assert_eq!(i.repository, "myreg:5000/example/db-server");
         assert_eq!(i.tag, Some("24.8-alpine"));
-        assert_eq!(i.name(), "clickhouse-server");
+        assert_eq!(i.name(), "db-server");
         assert_eq!(i.version(), Some(Version(vec![24, 8])));
-        let d = ImageRef::parse("clickhouse/clickhouse-server@sha256:abc");
+        let d = ImageRef::parse("example/db-server@sha256:abc");
         assert_eq!((d.tag, d.digest), (None, Some("sha256:abc")));
         assert_eq!(d.version(), None);
         assert!(!d.is_floating());

@@ -50,7 +50,7 @@ impl fmt::Display for Finding {
     }
 }
 
-const SRC_SMB: &str = "ClickHouse/ClickHouse#74572, langfuse/langfuse#4893, Altinity/clickhouse-operator#813; learn.microsoft.com container-apps storage-mounts";
+const SRC_STORAGE: &str = "learn.microsoft.com container-apps storage-mounts";
 const SRC_TCP: &str = "learn.microsoft.com container-apps ingress-overview, ingress-how-to; ARM error ContainerAppTcpRequiresVnet; Azure/azure-dev#3428; microsoft/azure-container-apps#540";
 
 pub fn preflight(stack: &Stack, observed: &Observed) -> Vec<Finding> {
@@ -75,25 +75,16 @@ pub fn preflight(stack: &Stack, observed: &Observed) -> Vec<Finding> {
                 level: Level::Error,
                 check: "storage-exists",
                 what: format!("the environment has no storage `{}`", s.name),
-                remedy: "register the Azure Files share in the environment (azurerm_container_app_environment_storage)".into(),
+                remedy: "register the Azure Files share in the environment (azurerm_container_app_environment_storage)"
+                    .into(),
                 sources: "",
-            }),
-            Some(live) if s.exclusive && live.kind() == Some(StorageKind::AzureFile) => out.push(Finding {
-                level: Level::Warning,
-                check: "clickhouse-on-smb",
-                what: format!(
-                    "exclusive storage `{}` is an SMB Azure Files share: ClickHouse needs hard links and renames that SMB lacks (inserts fail with `rename: Permission denied`; the image's chown fails unless CLICKHOUSE_DO_NOT_CHOWN=1)",
-                    s.name
-                ),
-                remedy: "move ClickHouse data to an NfsAzureFile storage (needs a custom-VNet environment, ports 445/2049 open)".into(),
-                sources: SRC_SMB,
             }),
             Some(live) if live.kind() == Some(StorageKind::NfsAzureFile) && !vnet => out.push(Finding {
                 level: Level::Error,
                 check: "nfs-needs-vnet",
                 what: format!("storage `{}` is NFS but the environment has no custom VNet", s.name),
                 remedy: "use a custom-VNet environment for NFS Azure Files".into(),
-                sources: SRC_SMB,
+                sources: SRC_STORAGE,
             }),
             Some(_) => {}
         }

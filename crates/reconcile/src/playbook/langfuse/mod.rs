@@ -9,6 +9,8 @@ mod versions;
 pub use outage::{OutageClock, OutageWindow};
 
 use super::{ContainerRef, Context, Playbook};
+use aca_model::arm::StorageKind;
+
 use crate::image::ImageRef;
 use crate::layout;
 use crate::preflight::{Finding, Level};
@@ -16,6 +18,7 @@ use crate::preflight::{Finding, Level};
 const SRC_MIGRATIONS: &str = "langfuse web/entrypoint.sh, packages/shared/clickhouse/scripts/up.sh; golang-migrate database/clickhouse; langfuse-docs self-hosting/infrastructure/clickhouse.mdx";
 const SRC_CLUSTER: &str =
     "langfuse web/src/env.mjs, worker/src/env.ts; the official docker-compose sets CLICKHOUSE_CLUSTER_ENABLED=false";
+const SRC_SMB: &str = "ClickHouse/ClickHouse#74572, langfuse/langfuse#4893, Altinity/clickhouse-operator#813; learn.microsoft.com container-apps storage-mounts";
 const SRC_PROBES: &str =
     "learn.microsoft.com container-apps health-probes; clickhouse.com docs, HTTP interface (/ping)";
 
@@ -37,6 +40,7 @@ impl Playbook for Langfuse {
             versions::timezone(cx, ch, &mut out);
             readiness(cx, ch, &mut out);
         }
+        on_smb(cx, &clickhouse, &mut out);
         outage::pending(cx, &clickhouse, &mut out);
         out
     }
@@ -129,4 +133,28 @@ fn readiness(cx: &Context<'_>, ch: ContainerRef<'_>, out: &mut Vec<Finding>) {
         ),
         sources: SRC_PROBES,
     });
+}
+
+/// `clickhouse-on-smb`: a storage ClickHouse's app mounts is an SMB share.
+fn on_smb(cx: &Context<'_>, clickhouse: &[ContainerRef<'_>], out: &mut Vec<Finding>) {
+    let mut seen: Vec<&str> = Vec::new();
+    for ch in clickhouse {
+        for storage in ch.app.storages() {
+            let smb = cx.observed.storages.get(storage).and_then(|s| s.kind()) == Some(StorageKind::AzureFile);
+            if !smb || seen.contains(&storage) {
+                continue;
+            }
+            seen.push(storage);
+            out.push(Finding {
+                level: Level::Warning,
+                check: "clickhouse-on-smb",
+                what: format!(
+                    "storage `{storage}` of apps.{} is an SMB Azure Files share: ClickHouse needs hard links and renames that SMB lacks (inserts fail with `rename: Permission denied`; the image's chown fails unless CLICKHOUSE_DO_NOT_CHOWN=1)",
+                    ch.app.key
+                ),
+                remedy: "move ClickHouse data to an NfsAzureFile storage (needs a custom-VNet environment, ports 445/2049 open)".into(),
+                sources: SRC_SMB,
+            });
+        }
+    }
 }
