@@ -111,7 +111,11 @@ async fn undeclared_fields_are_left_alone_and_steady_state_only_reads() {
     .await;
     tokio::time::sleep(Duration::from_millis(600)).await;
 
-    let passes_before = op.events().iter().filter(|e| is(e, "pass")).count();
+    // Start counting right after a pass ended (passes are 1 s apart), so no pass counted below
+    // made requests before the log was read.
+    let passes_before = op.events().iter().filter(|e| is(e, "pass")).count() + 1;
+    op.wait_events("a pass to end", passes_before, T, |e| is(e, "pass"))
+        .await;
     let log_before = requests(&sim).await.len();
     op.wait_events("three more passes", passes_before + 3, T, |e| is(e, "pass"))
         .await;
