@@ -41,11 +41,21 @@ async fn assert_target(sim: &aca_sim::Simulator) {
         value("clickhouse-migration-url"),
         "clickhouse://langfuse-clickhouse:9000"
     );
-    assert_eq!(
-        value("clickhouse-password"),
-        aca_sim::scenario::SIDECAR_CLICKHOUSE_PASSWORD,
+    assert!(
+        value("database-url").starts_with("postgresql://"),
         "unowned secrets kept"
     );
+    // The ClickHouse password: one Key Vault secret on both sides (credentials match after the cutover).
+    let kv = |app: &Value| {
+        app["properties"]["configuration"]["secrets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["name"] == "clickhouse-password")
+            .map(|s| s["keyVaultUrl"].clone())
+    };
+    assert!(kv(&lf).is_some_and(|u| u.as_str().is_some_and(|u| u.contains("vault.azure.net"))));
+    assert_eq!(kv(&lf), kv(&ch));
     // The running Langfuse revision reads the new values (a template change made a new revision).
     let history = admin(sim, reqwest::Method::GET, "/_sim/revisions", None).await;
     let latest_langfuse = history

@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 
 use aca_model::arm::{ContainerApp, Ingress};
+use aca_model::desired::ProbeSpec;
 use aca_model::desired::{AppSpec, EnvValue, Reference, SecretSpec, Stack, Transport};
 use aca_model::quantity::{Cpu, Memory};
 
@@ -308,6 +309,9 @@ impl AppDiff<'_> {
                     );
                 }
             }
+            if let Some(probes) = &c.probes {
+                self.probes(&base, probes, lc);
+            }
         }
         for (container, vars) in &self.spec.env {
             let base = format!("template.containers.{container}.env");
@@ -364,6 +368,35 @@ impl AppDiff<'_> {
                     );
                 }
             }
+        }
+    }
+
+    /// Owned probes: the same kinds, each with the declared action and numbers (undeclared numbers
+    /// are Container Apps' defaults and not compared).
+    fn probes(&mut self, base: &str, want: &[ProbeSpec], lc: &aca_model::arm::Container) {
+        let live = crate::patch::live_probes(lc);
+        let have: Vec<String> = sorted(live.iter().map(describe_probe_json).collect());
+        let matches = |p: &ProbeSpec| {
+            live.iter().any(|l| {
+                let mut l = l.clone();
+                crate::patch::keep_declared(&mut l, p);
+                l == crate::patch::probe_json(p)
+            })
+        };
+        if want.len() != live.len() || !want.iter().all(matches) {
+            let want: Vec<String> = sorted(
+                want.iter()
+                    .map(|p| describe_probe_json(&crate::patch::probe_json(p)))
+                    .collect(),
+            );
+            self.push(
+                self.path(&format!("{base}.probes")),
+                list(&want),
+                list(&have),
+                Severity::Warning,
+                Fix::Template,
+                None,
+            );
         }
     }
 
@@ -611,6 +644,38 @@ impl AppDiff<'_> {
 /// Whether a desired value takes anything from the operator's environment (`${env:NAME}`).
 fn from_environment(t: &aca_model::desired::TemplateString) -> bool {
     t.references().any(|r| matches!(r, Reference::EnvVar(_)))
+}
+
+/// `readiness httpGet :8123/ping period 5s` and the like.
+fn describe_probe_json(p: &serde_json::Value) -> String {
+    let kind = p
+        .get("type")
+        .and_then(|t| t.as_str())
+        .unwrap_or("?")
+        .to_ascii_lowercase();
+    let mut text = match (p.get("httpGet"), p.get("tcpSocket")) {
+        (Some(h), _) => format!(
+            "{kind} httpGet :{}{}",
+            h.get("port").unwrap_or(&serde_json::Value::Null),
+            h.get("path").and_then(|v| v.as_str()).unwrap_or("")
+        ),
+        (None, Some(t)) => format!(
+            "{kind} tcpSocket :{}",
+            t.get("port").unwrap_or(&serde_json::Value::Null)
+        ),
+        _ => kind,
+    };
+    for (key, label) in [
+        ("initialDelaySeconds", "delay"),
+        ("periodSeconds", "period"),
+        ("timeoutSeconds", "timeout"),
+        ("failureThreshold", "failures"),
+    ] {
+        if let Some(v) = p.get(key) {
+            text.push_str(&format!(" {label} {v}"));
+        }
+    }
+    text
 }
 
 fn describe_env(e: &aca_model::arm::EnvVar) -> String {

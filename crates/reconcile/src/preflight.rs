@@ -5,10 +5,11 @@
 use std::fmt;
 
 use aca_model::arm::StorageKind;
-use aca_model::desired::{AppSpec, EnvValue, SecretSpec, Stack, Transport};
+use aca_model::desired::{AppSpec, Stack, Transport};
 
-use crate::layout;
+use crate::image::ImageRef;
 use crate::observe::Observed;
+use crate::playbook::{self, Context};
 use crate::resolve::Resolver;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -49,12 +50,8 @@ impl fmt::Display for Finding {
     }
 }
 
-const SRC_MIGRATIONS: &str = "langfuse web/entrypoint.sh, packages/shared/clickhouse/scripts/up.sh; golang-migrate database/clickhouse; langfuse-docs self-hosting/infrastructure/clickhouse.mdx";
-const SRC_CLUSTER: &str =
-    "langfuse web/src/env.mjs, worker/src/env.ts; the official docker-compose sets CLICKHOUSE_CLUSTER_ENABLED=false";
-const SRC_SMB: &str = "ClickHouse/ClickHouse#74572, langfuse/langfuse#4893, Altinity/clickhouse-operator#813; learn.microsoft.com container-apps storage-mounts";
-const SRC_TCP: &str =
-    "learn.microsoft.com container-apps ingress-overview, ingress-how-to; microsoft/azure-container-apps#540";
+const SRC_STORAGE: &str = "learn.microsoft.com container-apps storage-mounts";
+const SRC_TCP: &str = "learn.microsoft.com container-apps ingress-overview, ingress-how-to; ARM error ContainerAppTcpRequiresVnet; Azure/azure-dev#3428; microsoft/azure-container-apps#540";
 
 pub fn preflight(stack: &Stack, observed: &Observed) -> Vec<Finding> {
     let mut out = Vec::new();
@@ -78,38 +75,58 @@ pub fn preflight(stack: &Stack, observed: &Observed) -> Vec<Finding> {
                 level: Level::Error,
                 check: "storage-exists",
                 what: format!("the environment has no storage `{}`", s.name),
-                remedy: "register the Azure Files share in the environment (azurerm_container_app_environment_storage)".into(),
+                remedy: "register the Azure Files share in the environment (azurerm_container_app_environment_storage)"
+                    .into(),
                 sources: "",
-            }),
-            Some(live) if s.exclusive && live.kind() == Some(StorageKind::AzureFile) => out.push(Finding {
-                level: Level::Warning,
-                check: "clickhouse-on-smb",
-                what: format!(
-                    "exclusive storage `{}` is an SMB Azure Files share: ClickHouse needs hard links and renames that SMB lacks (inserts fail with `rename: Permission denied`; the image's chown fails unless CLICKHOUSE_DO_NOT_CHOWN=1)",
-                    s.name
-                ),
-                remedy: "move ClickHouse data to an NfsAzureFile storage (needs a custom-VNet environment, ports 445/2049 open)".into(),
-                sources: SRC_SMB,
             }),
             Some(live) if live.kind() == Some(StorageKind::NfsAzureFile) && !vnet => out.push(Finding {
                 level: Level::Error,
                 check: "nfs-needs-vnet",
                 what: format!("storage `{}` is NFS but the environment has no custom VNet", s.name),
                 remedy: "use a custom-VNet environment for NFS Azure Files".into(),
-                sources: SRC_SMB,
+                sources: SRC_STORAGE,
             }),
             Some(_) => {}
         }
     }
-    let resolver = Resolver {
-        stack,
-        default_domain: observed.default_domain(),
-    };
     for app in &stack.apps {
         tcp_checks(app, vnet, observed, &mut out);
-        langfuse_checks(stack, app, observed, &resolver, &mut out);
+        floating_tag(app, &mut out);
+    }
+    let cx = Context {
+        stack,
+        observed,
+        resolver: Resolver {
+            stack,
+            default_domain: observed.default_domain(),
+        },
+    };
+    for p in playbook::all() {
+        out.extend(p.preflight(&cx));
     }
     out
+}
+
+/// A singleton keeps state; a floating tag lets any restart start another release on that state.
+fn floating_tag(app: &AppSpec, out: &mut Vec<Finding>) {
+    if !app.singleton {
+        return;
+    }
+    for c in &app.containers {
+        let Some(image) = c.image.as_deref() else { continue };
+        if ImageRef::parse(image).is_floating() {
+            out.push(Finding {
+                level: Level::Warning,
+                check: "floating-tag",
+                what: format!(
+                    "apps.{}: container `{}` runs {image}, a floating tag: a new revision or a replica restart can start another release (even a new major) on the same data",
+                    app.key, c.name
+                ),
+                remedy: "pin a version tag (or a digest)".into(),
+                sources: "docs.docker.com: tags are mutable; shared/FACTS.md (Versions)",
+            });
+        }
+    }
 }
 
 fn tcp_checks(app: &AppSpec, vnet: bool, observed: &Observed, out: &mut Vec<Finding>) {
@@ -136,11 +153,11 @@ fn tcp_checks(app: &AppSpec, vnet: bool, observed: &Observed, out: &mut Vec<Find
                 level: Level::Info,
                 check: "internal-tcp-without-vnet",
                 what: format!(
-                    "apps.{} exposes TCP port(s) {:?} in an environment without a custom VNet; sources disagree on internal TCP there (unverified)",
+                    "apps.{} exposes internal TCP port(s) {:?} in an environment without a custom VNet; only external TCP needs a custom VNet, so this is expected to work, but it is not verified here",
                     app.key,
                     app.tcp_ports()
                 ),
-                remedy: "after the cutover, check from Langfuse that `clickhouse://<app>:9000` connects (migrations log), or disable automatic migrations".into(),
+                remedy: "after the change, check from a client app that the TCP port connects (e.g. its logs of the first connection)".into(),
                 sources: SRC_TCP,
             });
         }
@@ -156,98 +173,6 @@ fn tcp_checks(app: &AppSpec, vnet: bool, observed: &Observed, out: &mut Vec<Find
                 remedy: "declare scale.min: 1".into(),
                 sources: SRC_TCP,
             });
-        }
-    }
-}
-
-/// The value a container's variable will have after apply: declared (resolved) first, else live.
-fn effective_env(
-    app: &AppSpec,
-    observed: &Observed,
-    resolver: &Resolver,
-    container: &str,
-    name: &str,
-) -> Option<String> {
-    if let Some(var) = app.env.get(container).and_then(|vs| vs.iter().find(|v| v.name == name)) {
-        return match &var.value {
-            EnvValue::Literal(t) => resolver.resolve(t).ok(),
-            EnvValue::SecretRef(s) => match app.secrets.get(s) {
-                Some(SecretSpec::Value(t)) => resolver.resolve(t).ok(),
-                _ => Some(format!("(secret {s})")),
-            },
-        };
-    }
-    let live = observed.app(&app.key)?;
-    let c = live.containers().iter().find(|c| c.name == container)?;
-    let e = c.env().iter().find(|e| e.name == name)?;
-    match (&e.value, &e.secret_ref) {
-        (Some(v), _) => Some(v.clone()),
-        (None, Some(s)) => Some(format!("(secret {s})")),
-        _ => None,
-    }
-}
-
-fn containers_of<'a>(app: &'a AppSpec, observed: &'a Observed) -> Vec<String> {
-    let mut names: Vec<String> = observed
-        .app(&app.key)
-        .map(|a| a.containers().iter().map(|c| c.name.clone()).collect())
-        .unwrap_or_default();
-    for c in app.env.keys().chain(app.containers.iter().map(|c| &c.name)) {
-        if !names.contains(c) {
-            names.push(c.clone());
-        }
-    }
-    names.retain(|n| !app.forbid_containers.contains(n));
-    names
-}
-
-fn langfuse_checks(stack: &Stack, app: &AppSpec, observed: &Observed, resolver: &Resolver, out: &mut Vec<Finding>) {
-    let single_clickhouse =
-        layout::exclusive_storages(stack).next().is_some() || stack.apps.iter().any(|a| a.singleton);
-    for container in containers_of(app, observed) {
-        let url = effective_env(app, observed, resolver, &container, "CLICKHOUSE_URL");
-        if url.is_none() {
-            continue;
-        }
-        // A Langfuse container (web or worker).
-        if let Some(m) = effective_env(app, observed, resolver, &container, "CLICKHOUSE_MIGRATION_URL") {
-            let disabled = effective_env(
-                app,
-                observed,
-                resolver,
-                &container,
-                "LANGFUSE_AUTO_CLICKHOUSE_MIGRATION_DISABLED",
-            )
-            .as_deref()
-                == Some("true");
-            if (m.starts_with("http://") || m.starts_with("https://")) && !disabled {
-                out.push(Finding {
-                    level: Level::Error,
-                    check: "migration-needs-native-protocol",
-                    what: format!(
-                        "apps.{}: container `{container}` runs Langfuse's ClickHouse migrations over {m:?}; golang-migrate's clickhouse driver speaks only the native TCP protocol, so an HTTP URL fails with \"unknown driver\" (the migration plan's HTTP-only Option 1 does not work as written)",
-                        app.key
-                    ),
-                    remedy: "point CLICKHOUSE_MIGRATION_URL at clickhouse://<app>:9000 with a TCP port on the ClickHouse app, or set LANGFUSE_AUTO_CLICKHOUSE_MIGRATION_DISABLED=true and run migrations elsewhere".into(),
-                    sources: SRC_MIGRATIONS,
-                });
-            }
-        }
-        if single_clickhouse {
-            let cluster = effective_env(app, observed, resolver, &container, "CLICKHOUSE_CLUSTER_ENABLED");
-            if cluster.as_deref() != Some("false") {
-                out.push(Finding {
-                    level: Level::Error,
-                    check: "cluster-enabled",
-                    what: format!(
-                        "apps.{}: container `{container}` has CLICKHOUSE_CLUSTER_ENABLED={}; Langfuse then runs ReplicatedMergeTree migrations, which a single ClickHouse cannot serve",
-                        app.key,
-                        cluster.as_deref().map_or("(unset: defaults to true)".to_string(), |v| format!("{v:?}"))
-                    ),
-                    remedy: format!("declare CLICKHOUSE_CLUSTER_ENABLED: \"false\" under env.{container} (web and worker both)"),
-                    sources: SRC_CLUSTER,
-                });
-            }
         }
     }
 }

@@ -119,8 +119,11 @@ fn sidecar() -> Vec<Value> {
                          "probes": [{"type": "Liveness", "httpGet": {"path": "/api/public/health", "port": 3000}}]},
                         {"name": "langfuse-worker", "image": "langfuse/langfuse-worker:3",
                          "resources": {"cpu": 0.5, "memory": "1Gi"}, "env": clickhouse_env(false)},
+                        // The official compose file gives ClickHouse the user Langfuse logs in as.
                         {"name": "clickhouse", "image": "clickhouse/clickhouse-server:24.8-alpine",
                          "resources": {"cpu": 1.0, "memory": "2Gi"},
+                         "env": [{"name": "CLICKHOUSE_USER", "value": "clickhouse"},
+                                 {"name": "CLICKHOUSE_PASSWORD", "secretRef": "clickhouse-password"}],
                          "volumeMounts": [{"volumeName": "clickhouse-data", "mountPath": "/var/lib/clickhouse"}]}
                     ],
                     "scale": {"minReplicas": 2, "maxReplicas": 5},

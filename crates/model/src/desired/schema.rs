@@ -286,6 +286,71 @@ pub const SCHEMA: &[KeyDoc] = &[
         "Mounts of the app's volumes.",
     ),
     k(
+        "container",
+        "probes",
+        "list of probe",
+        "not owned",
+        "Health probes; when present, exactly these kinds (at most one of each).",
+    ),
+    k(
+        "probe",
+        "type",
+        "liveness | readiness | startup",
+        "required",
+        "Readiness gates traffic and \"running\"; startup holds the others until it passes.",
+    ),
+    k(
+        "probe",
+        "httpGet",
+        "probeHttp",
+        "none",
+        "An HTTP GET that must answer 2xx/3xx (one of httpGet, tcpSocket).",
+    ),
+    k(
+        "probe",
+        "tcpSocket",
+        "probeTcp",
+        "none",
+        "A TCP connect that must succeed (one of httpGet, tcpSocket).",
+    ),
+    k(
+        "probe",
+        "initialDelaySeconds",
+        "integer 0-60",
+        "not owned",
+        "Delay before the first probe.",
+    ),
+    k(
+        "probe",
+        "periodSeconds",
+        "integer 1-240",
+        "not owned",
+        "Time between probes.",
+    ),
+    k(
+        "probe",
+        "timeoutSeconds",
+        "integer 1-240",
+        "not owned",
+        "Time a probe may take.",
+    ),
+    k(
+        "probe",
+        "failureThreshold",
+        "integer 1-10",
+        "not owned",
+        "Failures in a row that count.",
+    ),
+    k(
+        "probeHttp",
+        "path",
+        "string",
+        "required",
+        "Absolute request path, e.g. `/ping`.",
+    ),
+    k("probeHttp", "port", "integer 1-65535", "required", "Container port."),
+    k("probeTcp", "port", "integer 1-65535", "required", "Container port."),
+    k(
         "volumeMount",
         "volume",
         "string",
@@ -1061,6 +1126,7 @@ fn read_containers(d: &mut Diagnostics, app: &Obj) -> Vec<ContainerSpec> {
                 })
                 .collect()
         });
+        let probes = read_probes(d, &obj);
         out.push(ContainerSpec {
             name,
             image: obj.string(d, "image").filter(|image| {
@@ -1073,6 +1139,7 @@ fn read_containers(d: &mut Diagnostics, app: &Obj) -> Vec<ContainerSpec> {
             cpu,
             memory,
             volume_mounts,
+            probes,
             loc: node.loc,
         });
     }
@@ -1081,6 +1148,96 @@ fn read_containers(d: &mut Diagnostics, app: &Obj) -> Vec<ContainerSpec> {
 
 const IMAGE_HINT: &str =
     "an image reference is [registry[:port]/]repository[:tag][@sha256:digest], e.g. docker.io/langfuse/langfuse:3";
+
+/// A container's `probes`: each with one action, at most one of each kind.
+fn read_probes(d: &mut Diagnostics, container: &Obj) -> Option<Vec<ProbeSpec>> {
+    let items = container.seq(d, "probes")?;
+    let mut out: Vec<ProbeSpec> = Vec::new();
+    for (i, node) in items.iter().enumerate() {
+        let path = format!("{}[{i}]", container.field("probes"));
+        let Some(obj) = Obj::open(d, node, &path, "probe") else {
+            continue;
+        };
+        let kind = obj.required_string(d, "type").and_then(|t| {
+            let k = ProbeKind::parse(&t);
+            if k.is_none() {
+                d.error(
+                    node.loc,
+                    &obj.field("type"),
+                    format!("`{t}` is not a probe type: use liveness, readiness or startup"),
+                    None,
+                );
+            }
+            k
+        });
+        let http = obj.get("httpGet").and_then(|n| {
+            let o = Obj::open(d, n, &obj.field("httpGet"), "probeHttp")?;
+            let path = o.required_string(d, "path");
+            let port = o.required(d, "port").and_then(|_| o.port(d, "port"));
+            if let (Some(p), Some(n)) = (&path, o.get("path"))
+                && !p.starts_with('/')
+            {
+                d.error(
+                    n.loc,
+                    &o.field("path"),
+                    format!("probe path `{p}` must start with /"),
+                    None,
+                );
+            }
+            Some(ProbeAction::Http {
+                path: path?,
+                port: port?,
+            })
+        });
+        let tcp = obj.get("tcpSocket").and_then(|n| {
+            let o = Obj::open(d, n, &obj.field("tcpSocket"), "probeTcp")?;
+            let port = o.required(d, "port").and_then(|_| o.port(d, "port"));
+            Some(ProbeAction::Tcp { port: port? })
+        });
+        let action = match (
+            http,
+            tcp,
+            obj.get("httpGet").is_some() || obj.get("tcpSocket").is_some(),
+        ) {
+            (Some(a), None, _) | (None, Some(a), _) => Some(a),
+            (Some(_), Some(_), _) => {
+                d.error(
+                    node.loc,
+                    &path,
+                    "a probe has either httpGet or tcpSocket, not both".to_string(),
+                    None,
+                );
+                None
+            }
+            (None, None, false) => {
+                d.error(node.loc, &path, "a probe needs httpGet or tcpSocket".to_string(), None);
+                None
+            }
+            (None, None, true) => None,
+        };
+        let (Some(kind), Some(action)) = (kind, action) else {
+            continue;
+        };
+        if out.iter().any(|p| p.kind == kind) {
+            d.error(
+                node.loc,
+                &path,
+                format!("a second {} probe", kind.as_arm().to_ascii_lowercase()),
+                None,
+            );
+            continue;
+        }
+        out.push(ProbeSpec {
+            kind,
+            action,
+            initial_delay_seconds: obj.int(d, "initialDelaySeconds", 0..=60, "seconds"),
+            period_seconds: obj.int(d, "periodSeconds", 1..=240, "seconds"),
+            timeout_seconds: obj.int(d, "timeoutSeconds", 1..=240, "seconds"),
+            failure_threshold: obj.int(d, "failureThreshold", 1..=10, "a count"),
+        });
+    }
+    Some(out)
+}
 
 fn read_volumes(d: &mut Diagnostics, app: &Obj, storages: &BTreeMap<String, StorageSpec>) -> Vec<VolumeSpec> {
     let mut out: Vec<VolumeSpec> = Vec::new();

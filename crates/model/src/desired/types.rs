@@ -122,7 +122,54 @@ pub struct ContainerSpec {
     pub memory: Option<Memory>,
     /// `None`: mounts not owned.
     pub volume_mounts: Option<Vec<MountSpec>>,
+    /// `None`: probes not owned. `Some`: exactly these kinds, with the declared fields.
+    pub probes: Option<Vec<ProbeSpec>>,
     pub loc: Loc,
+}
+
+/// A health probe of a container (Container Apps' `probes`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProbeSpec {
+    pub kind: ProbeKind,
+    pub action: ProbeAction,
+    /// Each `None`: not owned (Container Apps' default applies).
+    pub initial_delay_seconds: Option<u32>,
+    pub period_seconds: Option<u32>,
+    pub timeout_seconds: Option<u32>,
+    pub failure_threshold: Option<u32>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum ProbeKind {
+    Liveness,
+    Readiness,
+    Startup,
+}
+
+impl ProbeKind {
+    /// The spelling ARM uses in `probes[].type`.
+    pub fn as_arm(self) -> &'static str {
+        match self {
+            ProbeKind::Liveness => "Liveness",
+            ProbeKind::Readiness => "Readiness",
+            ProbeKind::Startup => "Startup",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s.to_ascii_lowercase().as_str() {
+            "liveness" => Some(ProbeKind::Liveness),
+            "readiness" => Some(ProbeKind::Readiness),
+            "startup" => Some(ProbeKind::Startup),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ProbeAction {
+    Http { path: String, port: u32 },
+    Tcp { port: u32 },
 }
 
 #[derive(Debug, Clone, PartialEq)]

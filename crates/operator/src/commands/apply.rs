@@ -94,7 +94,12 @@ async fn execute(
 ) -> ExitCode {
     let mut failed = false;
     for (stack, approval) in approved {
-        let on_event = |e: &StepEvent| print_event(&stack.name, e);
+        // Measures the cutover's outage from the steps as they finish (reported below).
+        let clock = aca_reconcile::playbook::OutageClock::default();
+        let on_event = |e: &StepEvent| {
+            clock.observe(e);
+            print_event(&stack.name, e);
+        };
         let options = PassOptions {
             apply: true,
             log_events: true,
@@ -103,6 +108,16 @@ async fn execute(
             ..PassOptions::default()
         };
         let report = run_pass(client, stack, options, &on_event).await;
+        if let Some(w) = clock.window() {
+            println!("[{}] {w}", stack.name);
+            tracing::info!(
+                event = "outage",
+                stack = %stack.name,
+                none_running_ms = w.none_running().as_millis() as u64,
+                wired_to_stopped_ms = w.wired_to_stopped().as_millis() as u64,
+                "{w}"
+            );
+        }
         if let Some(e) = &report.error {
             failed = true;
             println!("{} {}: {e}", palette.red("failed:"), stack.name);

@@ -182,7 +182,9 @@ impl Demo {
         let bar: Mutex<Option<ProgressBar>> = Mutex::new(None);
         let terminal = self.terminal;
         let palette = self.palette;
+        let clock = aca_reconcile::playbook::OutageClock::default();
         let on_event = |e: &StepEvent| {
+            clock.observe(e);
             let mut bar = bar.lock().expect("progress lock");
             match e {
                 StepEvent::Started { index, total, step } => {
@@ -231,7 +233,11 @@ impl Demo {
             log_events: false,
             ..PassOptions::default()
         };
-        run_pass(&self.client, &self.stack, options, &on_event).await
+        let report = run_pass(&self.client, &self.stack, options, &on_event).await;
+        if let Some(w) = clock.window() {
+            println!("  {w}");
+        }
+        report
     }
 
     /// Prints each drift as the daemon would alert it, with what was done.
