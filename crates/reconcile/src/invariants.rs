@@ -38,7 +38,7 @@ pub struct Breach {
     pub key: Option<String>,
     pub revision: Option<String>,
     pub replicas: u32,
-    /// Why ClickHouse is not running (`running` only): `deactivated`, `provisioning failed`,
+    /// Why the singleton is not running (`running` only): `deactivated`, `provisioning failed`,
     /// `update rejected`, `operation stuck`, `no replicas`.
     pub reason: Option<&'static str>,
     /// One sentence a person can act on.
@@ -233,7 +233,7 @@ fn exclusive_storage(
                     replicas: m.replicas,
                     reason: None,
                     what: format!(
-                        "{} runs {} ClickHouse processes on exclusive storage `{storage}`",
+                        "{} runs {} processes on exclusive storage `{storage}`",
                         describe(m),
                         m.replicas
                     ),
@@ -267,7 +267,7 @@ fn exclusive_storage(
             replicas: m.replicas,
             reason: None,
             what: format!(
-                "{} runs on exclusive storage `{storage}` alongside {alongside}: two ClickHouse processes on one share",
+                "{} runs on exclusive storage `{storage}` alongside {alongside}: two processes on one share",
                 describe(m)
             ),
             changed_by,
@@ -343,7 +343,7 @@ fn running(stack: &Stack, observed: &Observed, storage: &str, mounters: &[Mounte
         replicas: 0,
         reason: Some(reason),
         what: format!(
-            "not-running: apps.{} ({}) has no running replica ({reason}); nothing serves ClickHouse",
+            "not-running: apps.{} ({}) has no running replica ({reason}); nothing serves it",
             owner.key, owner.name
         ),
         changed_by,
@@ -401,7 +401,7 @@ fn storage_binding(stack: &Stack, observed: &Observed, storage: &str, baseline: 
         replicas: 0,
         reason: None,
         what: format!(
-            "environment storage `{storage}` now has {}: ClickHouse would read or write another share, or fail to write",
+            "environment storage `{storage}` now has {}: its app would read or write another share, or fail to write",
             problems.join(", ")
         ),
         changed_by: sd.and_then(|s| s.last_modified_by.clone()),

@@ -167,7 +167,7 @@ fn three_replicas_of_one_revision_are_a_breach() {
     let b = breaches(&o);
     assert_eq!(b.len(), 1, "{b:#?}");
     assert_eq!(b[0].replicas, 3);
-    assert!(b[0].what.contains("3 ClickHouse processes"), "{}", b[0].what);
+    assert!(b[0].what.contains("3 processes"), "{}", b[0].what);
 }
 
 #[test]

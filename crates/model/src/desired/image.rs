@@ -136,8 +136,8 @@ mod tests {
         for ok in [
             "nginx",
             "nginx:1.27",
-            "clickhouse/clickhouse-server:24.8-alpine",
-            "docker.io/langfuse/langfuse:3",
+            "example/server:24.8-alpine",
+            "docker.io/example/web:3",
             "mcr.microsoft.com/azuredocs/containerapps-helloworld:latest",
             "localhost:5000/app",
             "myregistry.azurecr.io:443/team/app_v2__x:v1.0",
