@@ -236,8 +236,18 @@ impl Shared {
             on_found: Some(found_counter(&d.metrics)),
             ..PassOptions::default()
         };
-        let on_step = |e: &aca_reconcile::StepEvent| d.status.step_event(&stack.name, e);
+        // The cutover's outage, measured from the steps as they finish (the playbook's clock).
+        let outage = aca_reconcile::playbook::OutageClock::default();
+        let on_step = |e: &aca_reconcile::StepEvent| {
+            outage.observe(e);
+            d.status.step_event(&stack.name, e);
+        };
         let report = run_pass(d.api.as_ref(), stack, options, &on_step).await;
+        if let Some(w) = outage.window() {
+            tracing::info!(event = "outage", stack = %stack.name,
+                none_running_ms = w.none_running().as_millis() as u64,
+                wired_to_stopped_ms = w.wired_to_stopped().as_millis() as u64, "{w}");
+        }
         self.finished(stack, interval, &report, request.failures + 1)
     }
 
