@@ -76,6 +76,22 @@ fn running(revs: &[Value]) -> Vec<String> {
         .collect()
 }
 
+/// Polls (with a deadline, not a fixed sleep) until `app` runs exactly `count` revisions.
+async fn wait_running(sim: &Simulator, app: &str, count: usize) {
+    let deadline = std::time::Instant::now() + T;
+    loop {
+        let now = running(&revisions(sim, app).await);
+        if now.len() == count {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{app} runs {now:?}, not {count} revision(s)"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
 async fn no_operator_overlap(sim: &Simulator) {
     let bad = overlap_started_by_operator(sim, scenario::STORAGE).await;
     assert!(
@@ -103,7 +119,7 @@ async fn a_second_app_on_the_share_is_a_critical_alert_and_is_never_touched() {
         .await
         .unwrap();
     assert!(r.status().is_success(), "{:?}", r.text().await);
-    tokio::time::sleep(Duration::from_millis(400)).await;
+    wait_running(&sim, "ch-portal", 1).await;
 
     let (code, text) = plan(&sim, &file);
     assert_eq!(code, Some(2), "{text}");
@@ -217,8 +233,7 @@ async fn a_deactivated_clickhouse_is_not_running_and_is_reactivated() {
         ),
     )
     .await;
-    tokio::time::sleep(Duration::from_millis(400)).await;
-    assert!(running(&revisions(&sim, scenario::CLICKHOUSE_APP).await).is_empty());
+    wait_running(&sim, scenario::CLICKHOUSE_APP, 0).await;
 
     let (code, text) = plan(&sim, &file);
     assert_eq!(code, Some(2), "{text}");
@@ -263,8 +278,7 @@ async fn multiple_revision_mode_is_put_back_and_the_extra_revision_stopped() {
             "template": {"revisionSuffix": "manual1"}}}),
     )
     .await;
-    tokio::time::sleep(Duration::from_millis(600)).await;
-    assert_eq!(running(&revisions(&sim, scenario::CLICKHOUSE_APP).await).len(), 2);
+    wait_running(&sim, scenario::CLICKHOUSE_APP, 2).await;
 
     let (code, text) = plan(&sim, &file);
     assert_eq!(code, Some(2), "{text}");

@@ -247,7 +247,7 @@ async fn an_older_clickhouse_than_the_sidecars_is_a_downgrade() {
 
     for image in [
         "clickhouse/clickhouse-server:latest-alpine",
-        "clickhouse/clickhouse-server@sha256:0123456789abcdef",
+        "clickhouse/clickhouse-server@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
     ] {
         let unknown = Yaml {
             image,
