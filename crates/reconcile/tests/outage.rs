@@ -1,15 +1,15 @@
 //! The cutover's outage as `apply` reports it equals the one in the simulator's revision history
 //! (within one poll of the executor).
 
+mod simulated;
+
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use aca_arm::{ArmClient, ArmConfig, AuthMethod, AuthSettings, LroSettings};
 use aca_model::desired::load_file;
 use aca_reconcile::playbook::OutageClock;
 use aca_reconcile::{ExecSettings, PassOptions, StepEvent, run_pass};
 use aca_sim::{SimConfig, Simulator, StartOptions};
-use azure_core::credentials::Secret;
 use serde_json::Value;
 
 const POLL: Duration = Duration::from_millis(150);
@@ -29,22 +29,7 @@ async fn the_reported_outage_is_the_simulators() {
     })
     .await
     .unwrap();
-    let api = ArmClient::new(ArmConfig {
-        endpoint: Some(sim.base_url.clone()),
-        allow_insecure_loopback: true,
-        auth: AuthSettings {
-            method: AuthMethod::Static,
-            static_token: Some(Secret::new("t")),
-            ..AuthSettings::default()
-        },
-        retry_initial_delay: Duration::from_millis(20),
-        lro: LroSettings {
-            poll_interval: Duration::from_millis(25),
-            ..LroSettings::default()
-        },
-        ..ArmConfig::default()
-    })
-    .unwrap();
+    let api = simulated::client(&sim);
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../deploy/examples/langfuse.yaml");
     let stack = load_file(&path).unwrap().state.stacks.remove(0);
     let clock = OutageClock::default();

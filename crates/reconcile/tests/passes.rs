@@ -1,14 +1,15 @@
 //! Reconcile passes against the simulator (in-process, real HTTP on loopback): the sidecar
 //! migration, steady state, drift correction, observe mode.
 
+mod simulated;
+
 use std::path::Path;
 use std::time::Duration;
 
-use aca_arm::{ArmClient, ArmConfig, AuthMethod, AuthSettings, LroSettings};
+use aca_arm::ArmClient;
 use aca_model::desired::{Mode, Stack, load_file};
 use aca_reconcile::{Action, ExecSettings, PassOptions, Severity, Step, run_pass};
 use aca_sim::{SimConfig, Simulator, StartOptions};
-use azure_core::credentials::Secret;
 use serde_json::Value;
 
 fn stack() -> Stack {
@@ -34,22 +35,7 @@ async fn start() -> Simulator {
 }
 
 fn client(sim: &Simulator) -> ArmClient {
-    ArmClient::new(ArmConfig {
-        endpoint: Some(sim.base_url.clone()),
-        allow_insecure_loopback: true,
-        auth: AuthSettings {
-            method: AuthMethod::Static,
-            static_token: Some(Secret::new("t")),
-            ..AuthSettings::default()
-        },
-        retry_initial_delay: Duration::from_millis(20),
-        lro: LroSettings {
-            poll_interval: Duration::from_millis(25),
-            ..LroSettings::default()
-        },
-        ..ArmConfig::default()
-    })
-    .unwrap()
+    simulated::client(sim)
 }
 
 fn options(apply: bool) -> PassOptions {

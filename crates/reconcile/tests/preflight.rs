@@ -1,8 +1,8 @@
 //! Preflight checks on the desired state and the live environment (the simulator's sidecar layout).
 
-use std::time::Duration;
+mod simulated;
 
-use aca_arm::{ArmClient, ArmConfig, AuthMethod, AuthSettings, Secret};
+use aca_arm::ArmClient;
 use aca_model::desired::load_str;
 use aca_reconcile::{Level, PassOptions, observe, preflight, run_pass};
 use aca_sim::{Simulator, StartOptions};
@@ -33,18 +33,7 @@ async fn setup() -> (Simulator, ArmClient) {
     })
     .await
     .unwrap();
-    let client = ArmClient::new(ArmConfig {
-        endpoint: Some(sim.base_url.clone()),
-        allow_insecure_loopback: true,
-        auth: AuthSettings {
-            method: AuthMethod::Static,
-            static_token: Some(Secret::new("t")),
-            ..AuthSettings::default()
-        },
-        retry_initial_delay: Duration::from_millis(10),
-        ..ArmConfig::default()
-    })
-    .unwrap();
+    let client = simulated::client(&sim);
     (sim, client)
 }
 

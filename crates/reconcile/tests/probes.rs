@@ -1,14 +1,14 @@
 //! Probes are owned fields like any other: created with the app, compared, and put back after a
 //! person removes them (against the simulator, the shipped example).
 
+mod simulated;
+
 use std::path::Path;
 use std::time::Duration;
 
-use aca_arm::{ArmClient, ArmConfig, AuthMethod, AuthSettings, LroSettings};
 use aca_model::desired::{Stack, load_file};
 use aca_reconcile::{ExecSettings, PassOptions, run_pass};
 use aca_sim::{SimConfig, Simulator, StartOptions};
-use azure_core::credentials::Secret;
 use serde_json::{Value, json};
 
 fn stack() -> Stack {
@@ -60,22 +60,7 @@ async fn probes_are_created_compared_and_restored() {
     })
     .await
     .unwrap();
-    let api = ArmClient::new(ArmConfig {
-        endpoint: Some(sim.base_url.clone()),
-        allow_insecure_loopback: true,
-        auth: AuthSettings {
-            method: AuthMethod::Static,
-            static_token: Some(Secret::new("t")),
-            ..AuthSettings::default()
-        },
-        retry_initial_delay: Duration::from_millis(20),
-        lro: LroSettings {
-            poll_interval: Duration::from_millis(25),
-            ..LroSettings::default()
-        },
-        ..ArmConfig::default()
-    })
-    .unwrap();
+    let api = simulated::client(&sim);
     let stack = stack();
     let report = run_pass(&api, &stack, options(), &|_| {}).await;
     assert!(report.error.is_none(), "{:?}", report.error);

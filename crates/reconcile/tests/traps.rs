@@ -2,10 +2,11 @@
 //! not firing, against the simulator's `sidecar` layout (ClickHouse 24.8 as a sidecar, Langfuse 3
 //! logging in as `clickhouse` with the password in a secret).
 
-use std::path::Path;
-use std::time::Duration;
+mod simulated;
 
-use aca_arm::{ArmClient, ArmConfig, AuthMethod, AuthSettings, Secret};
+use std::path::Path;
+
+use aca_arm::ArmClient;
 use aca_model::desired::{Stack, load_str};
 use aca_reconcile::{Finding, Level, observe, preflight};
 use aca_sim::scenario::SIDECAR_CLICKHOUSE_PASSWORD;
@@ -91,18 +92,7 @@ async fn setup() -> (Simulator, ArmClient) {
     })
     .await
     .unwrap();
-    let client = ArmClient::new(ArmConfig {
-        endpoint: Some(sim.base_url.clone()),
-        allow_insecure_loopback: true,
-        auth: AuthSettings {
-            method: AuthMethod::Static,
-            static_token: Some(Secret::new("t")),
-            ..AuthSettings::default()
-        },
-        retry_initial_delay: Duration::from_millis(10),
-        ..ArmConfig::default()
-    })
-    .unwrap();
+    let client = simulated::client(&sim);
     (sim, client)
 }
 
