@@ -203,7 +203,7 @@ impl Metrics {
     }
 
     /// Adds what the ARM client counted since the last call.
-    pub fn record_arm(&self, stats: &aca_arm::ArmStats) {
+    fn record_arm(&self, stats: &aca_arm::ArmStats) {
         let mut seen = self.seen_requests.lock().expect("metrics lock");
         for (method, status, count) in stats.requests() {
             let prev = seen.insert((method.clone(), status), count).unwrap_or(0);

@@ -116,7 +116,6 @@ pub async fn run(args: &RunArgs) -> ExitCode {
     );
 
     let daemon = Daemon {
-        arm_stats: Some(client.stats()),
         api: client,
         metrics,
         health,

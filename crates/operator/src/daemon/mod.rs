@@ -17,7 +17,6 @@ use std::panic::AssertUnwindSafe;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use aca_arm::ArmStats;
 use aca_controller::{Action, Backoff, Cause, Config, Controller, Request, Trigger};
 use aca_model::desired::{DesiredState, Stack};
 use aca_reconcile::{ArmApi, ExecSettings, PassOptions, PassReport, run_pass};
@@ -38,8 +37,6 @@ mod tests;
 /// Everything a pass needs and reports to; shared by the spawned passes.
 pub struct Daemon {
     pub api: Arc<dyn ArmApi>,
-    /// The client's request counters, exported after each pass (`None` in unit tests).
-    pub arm_stats: Option<Arc<ArmStats>>,
     pub metrics: Arc<Metrics>,
     pub health: Arc<Health>,
     pub status: Arc<StatusBoard>,
@@ -262,9 +259,6 @@ impl Shared {
         let d = &self.daemon;
         let name = &stack.name;
         d.metrics.record_pass(report);
-        if let Some(stats) = &d.arm_stats {
-            d.metrics.record_arm(stats);
-        }
         if d.cancel.is_cancelled() {
             tracing::info!(event = "pass_stopped", stack = %name, "pass ended for shutdown");
         }

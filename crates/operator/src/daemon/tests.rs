@@ -83,7 +83,6 @@ impl ArmApi for FakeArm {
 fn daemon(api: Arc<FakeArm>, metrics: Arc<Metrics>, cancel: CancellationToken) -> Daemon {
     Daemon {
         api,
-        arm_stats: None,
         metrics,
         health: Arc::new(Health::default()),
         status: Arc::new(StatusBoard::default()),
