@@ -4,31 +4,19 @@
 //! tests say they were skipped). New files are picked up automatically; the resource type comes from
 //! the file name's operation group.
 
-use std::io::Write;
+mod examples;
+
 use std::path::{Path, PathBuf};
+
+use examples::{fixtures_dir, official_dir};
 
 use aca_model::arm::{ContainerApp, EnvironmentStorage, FileShare, List, ManagedEnvironment, SecretsCollection};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-fn fixtures_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/arm")
-}
-
-/// `../shared/arm-examples` when it exists; otherwise writes past the test harness's capture (so it
-/// shows in `cargo test`'s output) that `test` was skipped, and why.
-fn official_dir(test: &str) -> Option<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/arm-examples");
-    if dir.is_dir() {
-        return Some(dir);
-    }
-    let _ = writeln!(
-        std::io::stderr(),
-        "SKIPPED {test}: no ../shared/arm-examples beside the repository (CI has it); the project's fixtures cover the same property"
-    );
-    None
-}
+/// Said when the official examples are absent.
+const COVERED: &str = "the project's fixtures cover the same property";
 
 fn read(path: &Path) -> Value {
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
@@ -116,7 +104,7 @@ fn every_project_fixture_round_trips() {
 
 #[test]
 fn every_official_example_round_trips() {
-    let Some(dir) = official_dir("every_official_example_round_trips") else {
+    let Some(dir) = official_dir("every_official_example_round_trips", COVERED) else {
         return;
     };
     let (files, payloads) = round_trip_dir(&dir);
@@ -150,7 +138,10 @@ fn the_model_reads_the_fields_the_operator_uses() {
 
 #[test]
 fn the_model_reads_the_fields_the_operator_uses_in_the_official_examples() {
-    let Some(dir) = official_dir("the_model_reads_the_fields_the_operator_uses_in_the_official_examples") else {
+    let Some(dir) = official_dir(
+        "the_model_reads_the_fields_the_operator_uses_in_the_official_examples",
+        COVERED,
+    ) else {
         return;
     };
     let app: ContainerApp = serde_json::from_value(body(&dir, "ContainerApps_Get.json")).unwrap();
@@ -205,7 +196,10 @@ fn unknown_fields_survive_a_read_modify_write() {
 
 #[test]
 fn unknown_fields_of_the_official_example_survive_a_read_modify_write() {
-    if let Some(dir) = official_dir("unknown_fields_of_the_official_example_survive_a_read_modify_write") {
+    if let Some(dir) = official_dir(
+        "unknown_fields_of_the_official_example_survive_a_read_modify_write",
+        COVERED,
+    ) {
         let pointers = [
             "/properties/configuration/dapr",
             "/properties/template/scale/rules",

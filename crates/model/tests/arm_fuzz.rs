@@ -2,7 +2,8 @@
 //! model; they deserialize or give an error. The payloads are the project's fixtures, plus the
 //! official examples when `../shared/arm-examples` is beside the repository (as in CI).
 
-use std::io::Write;
+mod examples;
+
 use std::path::Path;
 use std::sync::OnceLock;
 
@@ -83,16 +84,12 @@ fn parse_all(text: &str) {
 fn examples() -> &'static [String] {
     static ALL: OnceLock<Vec<String>> = OnceLock::new();
     ALL.get_or_init(|| {
-        let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
-        let mut out = bodies(&manifest.join("../../tests/fixtures/arm"));
-        let official = manifest.join("../../../shared/arm-examples");
-        if official.is_dir() {
+        let mut out = bodies(&examples::fixtures_dir());
+        if let Some(official) = examples::official_dir(
+            "the official examples in mangled_examples_never_panic",
+            "it runs on the project's fixtures",
+        ) {
             out.extend(bodies(&official));
-        } else {
-            let _ = writeln!(
-                std::io::stderr(),
-                "SKIPPED the official examples in mangled_examples_never_panic: no ../shared/arm-examples beside the repository (CI has it); it runs on the project's fixtures"
-            );
         }
         out
     })
