@@ -221,26 +221,14 @@ fn exclusive_storage(
     };
     let kept = rightful.map(|i| describe(&mounters[i]));
     for (i, m) in mounters.iter().enumerate() {
-        let (changed_by, changed_at) = changed(m.app);
         if Some(i) == rightful {
             if m.replicas > 1 {
-                out.push(Breach {
-                    invariant: EXCLUSIVE_STORAGE,
-                    storage: storage.into(),
-                    app: m.app.name.clone(),
-                    key: m.key.clone(),
-                    revision: m.revision.name.clone(),
-                    replicas: m.replicas,
-                    reason: None,
-                    what: format!(
-                        "{} runs {} processes on exclusive storage `{storage}`",
-                        describe(m),
-                        m.replicas
-                    ),
-                    changed_by,
-                    changed_at,
-                    repair: Repair::None,
-                });
+                let what = format!(
+                    "{} runs {} processes on exclusive storage `{storage}`",
+                    describe(m),
+                    m.replicas
+                );
+                out.push(mounter_breach(storage, m, what, Repair::None));
             }
             continue;
         }
@@ -258,24 +246,31 @@ fn exclusive_storage(
             Repair::None
         };
         let alongside = kept.clone().unwrap_or_else(|| "other revisions".into());
-        out.push(Breach {
-            invariant: EXCLUSIVE_STORAGE,
-            storage: storage.into(),
-            app: m.app.name.clone(),
-            key: m.key.clone(),
-            revision: m.revision.name.clone(),
-            replicas: m.replicas,
-            reason: None,
-            what: format!(
-                "{} runs on exclusive storage `{storage}` alongside {alongside}: two processes on one share",
-                describe(m)
-            ),
-            changed_by,
-            changed_at,
-            repair,
-        });
+        let what = format!(
+            "{} runs on exclusive storage `{storage}` alongside {alongside}: two processes on one share",
+            describe(m)
+        );
+        out.push(mounter_breach(storage, m, what, repair));
     }
     intruder_runs
+}
+
+/// An `exclusive-storage` breach by one mounter of `storage`.
+fn mounter_breach(storage: &str, m: &Mounter, what: String, repair: Repair) -> Breach {
+    let (changed_by, changed_at) = changed(m.app);
+    Breach {
+        invariant: EXCLUSIVE_STORAGE,
+        storage: storage.into(),
+        app: m.app.name.clone(),
+        key: m.key.clone(),
+        revision: m.revision.name.clone(),
+        replicas: m.replicas,
+        reason: None,
+        what,
+        changed_by,
+        changed_at,
+        repair,
+    }
 }
 
 /// A declared singleton on `storage` with no intruder must run one replica.
