@@ -246,3 +246,34 @@ async fn values_from_the_environment_never_appear_in_any_output() {
         "the value did reach the app: the masking hid nothing real"
     );
 }
+
+/// A saved plan records the `${env:}` values it was made with (as a digest): another value refuses it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_saved_plan_is_refused_when_an_env_value_changed() {
+    let sim = sim().await;
+    let dir = scratch("saved-plan-env");
+    let file = dir.join("langfuse.yaml");
+    let yaml = example("enforce", "30s").replace(
+        "            CLICKHOUSE_CLUSTER_ENABLED: \"false\"\n          langfuse-worker:",
+        "            CLICKHOUSE_CLUSTER_ENABLED: \"false\"\n            FROM_ENV: \"${env:ACA_E2E_PLAN_VALUE}\"\n          langfuse-worker:",
+    );
+    assert!(yaml.contains("ACA_E2E_PLAN_VALUE"), "the example changed shape");
+    std::fs::write(&file, yaml).unwrap();
+    let plan_file = dir.join("plan.json");
+    let (f, p) = (file.to_str().unwrap(), plan_file.to_str().unwrap());
+    let out = operator(&sim, &["plan", "-f", f, "--out", p])
+        .env("ACA_E2E_PLAN_VALUE", "first")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    let out = operator(&sim, &["apply", p, "--auto-approve"])
+        .env("ACA_E2E_PLAN_VALUE", "second")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(text(&out).contains("${env:...} variables"), "{}", text(&out));
+    assert!(
+        writes(&requests(&sim).await).is_empty(),
+        "a refused plan writes nothing"
+    );
+}

@@ -1,12 +1,12 @@
 //! A plan saved by `plan --out FILE` and carried out by `apply FILE`: the JSON plan a person
 //! reviews, plus what it was made from — a digest of each desired-state file, a digest of the
-//! values of the `${env:...}` variables they reference (never the values), and per stack the
+//! values of the `${env:...}` variables the loaded state references (never the values), and per stack the
 //! [`Approval`] (live stamps and plan digest) that the pass checks before it writes anything.
 
-use std::collections::BTreeSet;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
+use aca_model::desired::DesiredState;
 use aca_reconcile::approval::sha256_hex;
 use aca_reconcile::{Approval, PassReport};
 use serde::{Deserialize, Serialize};
@@ -59,8 +59,9 @@ pub enum SavedPlanError {
 }
 
 impl SavedPlan {
-    /// The saved form of `reports`, made from `files` (as given on the command line).
-    pub fn new(files: &[PathBuf], reports: &[PassReport]) -> Result<Self, SavedPlanError> {
+    /// The saved form of `reports`, made from `state` loaded from `files` (as given on the
+    /// command line).
+    pub fn new(files: &[PathBuf], state: &DesiredState, reports: &[PassReport]) -> Result<Self, SavedPlanError> {
         let approvals = reports
             .iter()
             .filter_map(|r| {
@@ -78,7 +79,7 @@ impl SavedPlan {
             created_at: time::OffsetDateTime::now_utc()
                 .format(&time::format_description::well_known::Rfc3339)
                 .unwrap_or_default(),
-            env_digest: env_digest(&texts),
+            env_digest: env_digest(state),
             files: texts
                 .iter()
                 .map(|(path, text)| SavedFile {
@@ -134,10 +135,16 @@ impl SavedPlan {
                 });
             }
         }
-        if env_digest(&texts) != self.env_digest {
-            return Err(SavedPlanError::EnvChanged);
-        }
         Ok(paths)
+    }
+
+    /// Ok when the `${env:...}` values `state` reads are the ones the plan was made with.
+    pub fn check_env(&self, state: &DesiredState) -> Result<(), SavedPlanError> {
+        if env_digest(state) == self.env_digest {
+            Ok(())
+        } else {
+            Err(SavedPlanError::EnvChanged)
+        }
     }
 
     pub fn approval(&self, stack: &str) -> Result<Approval, SavedPlanError> {
@@ -167,19 +174,9 @@ fn read_all(paths: &[PathBuf]) -> Result<Vec<(PathBuf, String)>, SavedPlanError>
 }
 
 /// Digest of the referenced environment variables' names and values (unset ones included as such).
-fn env_digest(texts: &[(PathBuf, String)]) -> String {
-    let mut names = BTreeSet::new();
-    for (_, text) in texts {
-        let mut rest = text.as_str();
-        while let Some(i) = rest.find("${env:") {
-            rest = &rest[i + 6..];
-            if let Some(end) = rest.find('}') {
-                names.insert(rest[..end].to_string());
-            }
-        }
-    }
+fn env_digest(state: &DesiredState) -> String {
     let mut material = String::new();
-    for n in names {
+    for n in state.env_references() {
         let value = std::env::var(&n).ok();
         let _ = writeln!(
             material,

@@ -13,6 +13,23 @@ pub struct DesiredState {
     pub stacks: Vec<Stack>,
 }
 
+impl DesiredState {
+    /// The names of the operator's environment variables the state reads (`${env:NAME}`).
+    pub fn env_references(&self) -> std::collections::BTreeSet<String> {
+        let mut names = std::collections::BTreeSet::new();
+        for app in self.stacks.iter().flat_map(|s| &s.apps) {
+            for (_, template, _) in super::validate::templates_of(app, "") {
+                for r in template.references() {
+                    if let super::Reference::EnvVar(name) = r {
+                        names.insert(name.clone());
+                    }
+                }
+            }
+        }
+        names
+    }
+}
+
 /// A managed environment and the apps in it that the operator keeps.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Stack {

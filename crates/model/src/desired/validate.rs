@@ -170,7 +170,7 @@ fn check_tcp_scale(d: &mut Diagnostics, app: &AppSpec, path: &str) {
 }
 
 /// Every string of the app that may hold references: `(variable or secret name, template, path)`.
-fn templates_of<'a>(app: &'a AppSpec, path: &str) -> Vec<(&'a str, &'a TemplateString, String)> {
+pub(super) fn templates_of<'a>(app: &'a AppSpec, path: &str) -> Vec<(&'a str, &'a TemplateString, String)> {
     let mut out = Vec::new();
     for (name, spec) in &app.secrets {
         if let SecretSpec::Value(t) = spec {

@@ -70,6 +70,9 @@ async fn run_saved(args: &ApplyArgs, path: &std::path::Path) -> ExitCode {
         Ok(v) => v,
         Err(code) => return code,
     };
+    if let Err(e) = saved.check_env(&state) {
+        return refuse(&e);
+    }
     let mut approved = Vec::new();
     for stack in &state.stacks {
         match saved.approval(&stack.name) {

@@ -37,7 +37,7 @@ pub async fn run(args: &PlanArgs) -> ExitCode {
             );
             return ExitCode::from(1);
         }
-        let saved = SavedPlan::new(&args.files, &reports).and_then(|p| p.write(out));
+        let saved = SavedPlan::new(&args.files, &state, &reports).and_then(|p| p.write(out));
         if let Err(e) = saved {
             eprintln!("aca-operator: {e}");
             return ExitCode::from(1);
