@@ -1,5 +1,6 @@
 //! Typed ARM errors. Messages come from ARM's error bodies and never carry a token.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use aca_model::arm::ArmErrorBody;
@@ -24,9 +25,15 @@ pub enum ArmError {
     /// 401/403.
     #[error("not authorized ({status}): {code}: {message}")]
     Auth { status: u16, code: String, message: String },
-    /// 5xx, timeouts, resets, after the retries ran out.
+    /// 5xx, timeouts, resets, after the retries ran out. `cause` is the transport's error, when
+    /// there was no answer.
     #[error("transient failure{}: {message}", status.map(|s| format!(" ({s})")).unwrap_or_default())]
-    Transient { status: Option<u16>, message: String },
+    Transient {
+        status: Option<u16>,
+        message: String,
+        #[source]
+        cause: Option<Cause>,
+    },
     /// Any other 4xx: the request is wrong and retrying will not help.
     #[error("rejected by ARM ({status}): {code}: {message}")]
     BadRequest { status: u16, code: String, message: String },
@@ -43,9 +50,13 @@ pub enum ArmError {
     /// ARM answered something the client cannot read: nothing is done with it.
     #[error("unreadable ARM response for {what}: {message}")]
     Decode { what: String, message: String },
-    /// A token could not be acquired.
-    #[error("credential: {0}")]
-    Credential(String),
+    /// A token could not be acquired (or the credential asked for is refused).
+    #[error("credential: {message}")]
+    Credential {
+        message: String,
+        #[source]
+        cause: Option<Cause>,
+    },
     /// The write was not sent (or not sent again): this replica may no longer write. The next
     /// leader re-plans it from a fresh read.
     #[error("write abandoned: {0}")]
@@ -53,6 +64,21 @@ pub enum ArmError {
     /// The client is configured in a way it refuses to run.
     #[error("configuration: {0}")]
     Config(String),
+    /// The endpoint is plain HTTP: refused unless it is a loopback simulator and
+    /// [`ArmConfig::allow_insecure_loopback`](crate::ArmConfig::allow_insecure_loopback) is set.
+    #[error("{}", if *loopback {
+        format!("{url} is plain HTTP: plain HTTP to a local simulator must be allowed explicitly")
+    } else {
+        format!("{url} is plain HTTP to a non-loopback host: ARM is only reached over HTTPS (plain HTTP is allowed only to 127.0.0.1/localhost, when allowed explicitly)")
+    })]
+    InsecureEndpoint { url: String, loopback: bool },
+    /// The HTTP pipeline failed in a way that is neither the transport nor the credential.
+    #[error("HTTP pipeline: {message}")]
+    Pipeline {
+        message: String,
+        #[source]
+        cause: Cause,
+    },
     /// Shutdown asked while waiting for a long-running operation: the operation goes on in Azure;
     /// the next pass re-reads the live state and plans from there.
     #[error(
@@ -63,6 +89,38 @@ pub enum ArmError {
 }
 
 pub type ArmResult<T> = Result<T, ArmError>;
+
+/// The error under an [`ArmError`] (azure_core's, with its own chain of causes), shared so that
+/// `ArmError` stays `Clone`. It shows as the error it wraps; `source()` goes on down its chain.
+#[derive(Debug, Clone)]
+pub struct Cause(Arc<dyn std::error::Error + Send + Sync + 'static>);
+
+impl Cause {
+    pub fn new(e: impl std::error::Error + Send + Sync + 'static) -> Self {
+        Cause(Arc::new(e))
+    }
+}
+
+impl std::fmt::Display for Cause {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl std::error::Error for Cause {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.0.source()
+    }
+}
+
+/// Two causes are equal when they read the same (the chain is not compared).
+impl PartialEq for Cause {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.to_string() == other.0.to_string()
+    }
+}
+
+impl Eq for Cause {}
 
 impl ArmError {
     /// Worth trying again later (the pipeline has already retried these).
@@ -90,9 +148,10 @@ impl ArmError {
             ArmError::OperationFailed { .. } => "operation_failed",
             ArmError::OperationTimedOut { .. } => "operation_timed_out",
             ArmError::Decode { .. } => "decode",
-            ArmError::Credential(_) => "credential",
+            ArmError::Credential { .. } => "credential",
             ArmError::Fenced(_) => "fenced",
-            ArmError::Config(_) => "config",
+            ArmError::Config(_) | ArmError::InsecureEndpoint { .. } => "config",
+            ArmError::Pipeline { .. } => "pipeline",
             ArmError::Cancelled { .. } => "cancelled",
         }
     }
@@ -115,37 +174,55 @@ impl ArmError {
             408 | 500..=599 => ArmError::Transient {
                 status: Some(status),
                 message: format!("{code}: {message}"),
+                cause: None,
             },
             _ => ArmError::BadRequest { status, code, message },
         }
     }
 
-    /// The error for a failure of the HTTP pipeline itself (no response).
-    pub fn from_pipeline(e: &azure_core::Error) -> Self {
+    /// The error for a failure of the HTTP pipeline itself (no response). The message reads the
+    /// whole chain on one line (the outermost is often only "will not be retried"); the chain
+    /// itself stays the error's source.
+    pub fn from_pipeline(e: azure_core::Error) -> Self {
         use azure_core::error::ErrorKind;
         // The fence's refusal, however deep the retry policy wrapped it.
-        let mut link: Option<&(dyn std::error::Error + 'static)> = Some(e);
+        let mut link: Option<&(dyn std::error::Error + 'static)> = Some(&e);
         while let Some(err) = link {
             if let Some(why) = err.downcast_ref::<Fenced>() {
                 return ArmError::Fenced(why.clone());
             }
             link = err.source();
         }
-        // The outermost message is often only "will not be retried": keep the causes too.
-        let mut message = e.to_string();
-        let mut source = std::error::Error::source(e);
-        while let Some(cause) = source {
-            message.push_str(": ");
-            message.push_str(&cause.to_string());
-            source = cause.source();
-        }
+        let message = chain_text(&e);
         match e.kind() {
-            ErrorKind::Io | ErrorKind::Connection => ArmError::Transient { status: None, message },
-            ErrorKind::Credential => ArmError::Credential(message),
             ErrorKind::HttpResponse { status, .. } => ArmError::from_status(u16::from(*status), &[], None),
-            _ => ArmError::Config(message),
+            ErrorKind::Io | ErrorKind::Connection => ArmError::Transient {
+                status: None,
+                message,
+                cause: Some(Cause::new(e)),
+            },
+            ErrorKind::Credential => ArmError::Credential {
+                message,
+                cause: Some(Cause::new(e)),
+            },
+            _ => ArmError::Pipeline {
+                message,
+                cause: Cause::new(e),
+            },
         }
     }
+}
+
+/// `outer: cause: cause…` on one line.
+pub(crate) fn chain_text(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut message = e.to_string();
+    let mut source = e.source();
+    while let Some(cause) = source {
+        message.push_str(": ");
+        message.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    message
 }
 
 #[cfg(test)]
@@ -181,5 +258,23 @@ mod tests {
         assert_eq!(ArmError::from_status(403, body, None).kind(), "auth");
         assert!(ArmError::from_status(500, body, None).is_transient());
         assert!(!ArmError::from_status(400, body, None).is_transient());
+    }
+
+    #[test]
+    fn a_pipeline_failure_keeps_its_cause_chain_and_is_no_configuration_error() {
+        use azure_core::error::ErrorKind;
+        use std::error::Error as _;
+        let io = std::io::Error::new(std::io::ErrorKind::ConnectionReset, "reset by peer");
+        let e = ArmError::from_pipeline(azure_core::Error::with_error(ErrorKind::Io, io, "will not be retried"));
+        assert_eq!(e.kind(), "transient");
+        assert!(e.to_string().contains("will not be retried: reset by peer"), "{e}");
+        let cause = e.source().expect("the pipeline's error is the source");
+        assert_eq!(cause.to_string(), "will not be retried");
+        assert_eq!(cause.source().expect("and its cause").to_string(), "reset by peer");
+
+        let odd = azure_core::Error::with_message(ErrorKind::DataConversion, "bad header");
+        let e = ArmError::from_pipeline(odd);
+        assert_eq!(e.kind(), "pipeline");
+        assert!(e.source().is_some());
     }
 }

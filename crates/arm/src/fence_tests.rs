@@ -14,7 +14,8 @@ use azure_core::http::{AsyncRawResponse, Context, Request, StatusCode, Transport
 use tokio::time::Instant;
 
 use crate::auth::{AuthMethod, AuthSettings};
-use crate::client::{ArmClient, ArmConfig, RevisionAction};
+use crate::client::{ArmClient, RevisionAction};
+use crate::config::ArmConfig;
 use crate::error::ArmError;
 use crate::fence::{Fenced, WriteFence};
 

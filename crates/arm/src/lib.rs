@@ -13,6 +13,7 @@
 mod auth;
 mod client;
 mod cloud;
+mod config;
 mod endpoint;
 mod error;
 mod fence;
@@ -26,11 +27,11 @@ mod throttle;
 pub use auth::{AuthMethod, AuthSettings, STATIC_TOKEN_ENV, StaticTokenCredential, token_credential};
 /// The secret wrapper credentials use (never printed by `Debug`).
 pub use azure_core::credentials::Secret;
-pub use client::{ArmClient, ArmConfig, RevisionAction, Tagged};
+pub use client::{ArmClient, RevisionAction, Tagged};
 pub use cloud::Cloud;
+pub use config::{ArmConfig, LroSettings};
 pub use endpoint::is_loopback;
-pub use error::{ArmError, ArmResult};
+pub use error::{ArmError, ArmResult, Cause};
 pub use fence::{Fenced, Transitions, WriteFence};
-pub use lro::LroSettings;
 pub use policies::ArmStats;
 pub use throttle::ThrottleSettings;
