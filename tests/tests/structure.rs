@@ -24,7 +24,10 @@ const ALLOWED_LONG: &[(&str, &str)] = &[
     ("crates/reconcile/src/patch.rs", "being split by helper playbook"),
     ("crates/sim/src/apps.rs", "being split by helper list"),
     ("crates/sim/src/routes.rs", "being split by helper list"),
-    ("crates/arm/tests/client.rs", "to split (helper structure; helper list adds tests here)"),
+    (
+        "crates/arm/tests/client.rs",
+        "to split (helper structure; helper list adds tests here)",
+    ),
     ("crates/operator/src/status/tests.rs", "to split (helper structure)"),
     ("tests/tests/invariants.rs", "to split (helper structure)"),
 ];

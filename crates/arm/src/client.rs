@@ -20,30 +20,16 @@ use serde::de::DeserializeOwned;
 use crate::auth::{Credential, credential};
 use crate::config::{ArmConfig, LroSettings};
 use crate::endpoint;
-use crate::error::{ArmError, ArmResult};
 use crate::operations::{self, ArmOperation};
 use crate::policies::{
     ArmStats, FenceAttemptPolicy, FenceCallPolicy, ReplicaTagPolicy, StaticTokenPolicy, ThrottlePolicy, TracePolicy,
     WriteRequest, retry_after,
 };
 use crate::throttle::ClientThrottle;
+use aca_arm_api::{ArmError, ArmResult, RevisionAction, Tagged};
 
 /// Responses larger than this are refused rather than parsed (ARM's are far smaller).
 const MAX_RESPONSE_BYTES: usize = 16 * 1024 * 1024;
-
-/// A value and the ETag it was read with.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Tagged<T> {
-    pub value: T,
-    pub etag: Option<String>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RevisionAction {
-    Activate,
-    Deactivate,
-    Restart,
-}
 
 #[derive(Debug, Clone)]
 pub struct ArmClient {
@@ -193,7 +179,7 @@ impl ArmClient {
             .pipeline
             .send(&ctx, &mut request, Some(options))
             .await
-            .map_err(|e| ArmError::from_pipeline(e))?;
+            .map_err(crate::error::from_pipeline)?;
         if raw.body().len() > MAX_RESPONSE_BYTES {
             return Err(ArmError::Decode {
                 what: op.name.into(),

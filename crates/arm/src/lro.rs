@@ -11,9 +11,9 @@ use tokio::time::Instant;
 
 use crate::client::ArmClient;
 use crate::endpoint::same_origin;
-use crate::error::{ArmError, ArmResult};
 use crate::operations;
 use crate::policies::retry_after;
+use aca_arm_api::{ArmError, ArmResult};
 
 /// How often a long wait is logged.
 const PROGRESS_EVERY: Duration = Duration::from_secs(5);
