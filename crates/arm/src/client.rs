@@ -113,9 +113,9 @@ impl ArmClient {
     }
 
     /// Checks another Azure endpoint (the lease account) against the same HTTPS rule as ARM's.
-    pub fn lease_url_check(url: &str, allow_insecure_loopback: bool) -> Result<Url, String> {
-        let parsed = Url::parse(url).map_err(|e| format!("`{url}`: {e}"))?;
-        endpoint::check(&parsed, allow_insecure_loopback).map_err(|e| e.to_string())?;
+    pub fn lease_url_check(url: &str, allow_insecure_loopback: bool) -> ArmResult<Url> {
+        let parsed = Url::parse(url).map_err(|e| ArmError::Config(format!("`{url}`: {e}")))?;
+        endpoint::check(&parsed, allow_insecure_loopback)?;
         Ok(parsed)
     }
 

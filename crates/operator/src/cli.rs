@@ -2,6 +2,7 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use aca_arm::{AuthMethod, Cloud};
 
@@ -130,6 +131,30 @@ fn parse_auth(s: &str) -> Result<AuthMethod, String> {
     s.parse()
 }
 
+/// A duration flag: `500ms`, `30s`, `5m`, `1h`, `1m30s` (the desired state's own syntax).
+fn duration(s: &str) -> Result<Duration, String> {
+    aca_model::desired::parse_duration(s).ok_or_else(|| format!("`{s}` is not a duration (e.g. 2s, 30s, 5m)"))
+}
+
+/// A duration, or a bare `0`.
+fn duration_or_zero(s: &str) -> Result<Duration, String> {
+    if s.trim() == "0" {
+        Ok(Duration::ZERO)
+    } else {
+        duration(s)
+    }
+}
+
+/// Azure Blob leases last 15 to 60 s.
+fn lease_duration(s: &str) -> Result<Duration, String> {
+    let d = duration(s)?;
+    if (15..=60).contains(&d.as_secs()) {
+        Ok(d)
+    } else {
+        Err(format!("must be 15-60 s (Azure Blob leases), got {}s", d.as_secs()))
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum LeaderElection {
     None,
@@ -203,17 +228,17 @@ pub struct RunArgs {
     )]
     pub files: Vec<PathBuf>,
     /// Overrides every stack's `interval` (e.g. `2s`).
-    #[arg(long, value_name = "DURATION")]
-    pub interval: Option<String>,
+    #[arg(long, value_name = "DURATION", value_parser = duration)]
+    pub interval: Option<Duration>,
     /// Serve /metrics, /healthz and /readyz here (loopback unless you choose otherwise).
     #[arg(long, value_name = "ADDR", env = "ACA_LISTEN_METRICS")]
     pub listen_metrics: Option<SocketAddr>,
     /// How often the desired-state files are checked for changes.
-    #[arg(long, default_value = "2s", value_name = "DURATION")]
-    pub reload_interval: String,
+    #[arg(long, default_value = "2s", value_name = "DURATION", value_parser = duration)]
+    pub reload_interval: Duration,
     /// How long a shutdown (SIGTERM/SIGINT) waits for the current ARM operation.
-    #[arg(long, default_value = "30s", value_name = "DURATION")]
-    pub shutdown_timeout: String,
+    #[arg(long, default_value = "30s", value_name = "DURATION", value_parser = duration)]
+    pub shutdown_timeout: Duration,
     /// At most this many stacks are reconciled at once.
     #[arg(long, default_value_t = 16)]
     pub max_concurrent_stacks: usize,
@@ -236,16 +261,16 @@ pub struct RunArgs {
     #[arg(long, env = "ACA_LEASE_CONTAINER", default_value = "aca-operator")]
     pub lease_container: String,
     /// Lease duration (15-60 s); the leader renews every third of it.
-    #[arg(long, env = "ACA_LEASE_DURATION", default_value = "15s", value_name = "DURATION")]
-    pub lease_duration: String,
+    #[arg(long, env = "ACA_LEASE_DURATION", default_value = "15s", value_name = "DURATION", value_parser = lease_duration)]
+    pub lease_duration: Duration,
     /// File holding the token required for `/status` and `/` (or ACA_STATUS_TOKEN). Without
     /// one, a non-loopback listener does not serve them.
     #[arg(long, env = "ACA_STATUS_TOKEN_FILE", value_name = "FILE")]
     pub status_token_file: Option<PathBuf>,
     /// First passes are spread over this span (default: the shortest stack interval), so stacks do not
     /// all start together. `0s` starts them all at once.
-    #[arg(long, value_name = "DURATION")]
-    pub initial_spread: Option<String>,
+    #[arg(long, value_name = "DURATION", value_parser = duration_or_zero)]
+    pub initial_spread: Option<Duration>,
     #[command(flatten)]
     pub arm: ArmArgs,
 }

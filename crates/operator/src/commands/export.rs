@@ -15,9 +15,9 @@ use aca_model::arm::{ContainerApp, ResourceId};
 use crate::cli::ExportArgs;
 
 pub async fn run(args: &ExportArgs) -> ExitCode {
-    let client = match super::arm_client(&args.arm) {
+    let client = match crate::arm_setup::client(&args.arm, Default::default()) {
         Ok(c) => c,
-        Err(code) => return code,
+        Err(e) => return crate::error::exit(&e),
     };
     let mut apps = Vec::new();
     for name in &args.apps {

@@ -10,7 +10,7 @@ use crate::cli::RollbackArgs;
 pub async fn run(args: &RollbackArgs) -> ExitCode {
     let (state, client) = match super::prepare(&args.files, &args.arm) {
         Ok(v) => v,
-        Err(code) => return code,
+        Err(e) => return crate::error::exit(&e),
     };
     for stack in &state.stacks {
         let observed = match observe(&client, stack).await {

@@ -8,7 +8,6 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
-use aca_arm::ArmClient;
 use aca_model::desired::{DesiredState, load_paths};
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
@@ -16,39 +15,13 @@ use tokio_util::sync::CancellationToken;
 use crate::arm_setup;
 use crate::cli::RunArgs;
 use crate::daemon::Daemon;
+use crate::error::{self, CliError};
 use crate::http::{self, Health};
 use crate::leader::Leadership;
 use crate::metrics::Metrics;
 use crate::status::StatusBoard;
 
 pub async fn run(args: &RunArgs) -> ExitCode {
-    let parse = |flag: &str, text: &str| {
-        aca_model::desired::parse_duration(text)
-            .ok_or_else(|| format!("--{flag}: `{text}` is not a duration (e.g. 2s, 30s, 5m)"))
-    };
-    let parse_zero = |flag: &str, text: &str| {
-        if text.trim() == "0s" || text.trim() == "0" {
-            Ok(Duration::ZERO)
-        } else {
-            parse(flag, text)
-        }
-    };
-    let durations = (
-        args.interval.as_deref().map(|t| parse("interval", t)).transpose(),
-        parse("reload-interval", &args.reload_interval),
-        parse("shutdown-timeout", &args.shutdown_timeout),
-        args.initial_spread
-            .as_deref()
-            .map(|t| parse_zero("initial-spread", t))
-            .transpose(),
-    );
-    let (interval_override, reload_every, shutdown_timeout, initial_spread) = match durations {
-        (Ok(i), Ok(r), Ok(s), Ok(sp)) => (i, r, s, sp),
-        (Err(e), _, _, _) | (_, Err(e), _, _) | (_, _, Err(e), _) | (_, _, _, Err(e)) => {
-            eprintln!("aca-operator: {e}");
-            return ExitCode::from(1);
-        }
-    };
     let Some(state) = super::load(&args.files) else {
         return ExitCode::from(1);
     };
@@ -61,17 +34,13 @@ pub async fn run(args: &RunArgs) -> ExitCode {
     let cancel = CancellationToken::new();
     // The client checks the leadership's fence before every attempt of every write; a shutdown
     // ends its waits for long-running operations.
-    let config = aca_arm::ArmConfig {
+    let extras = arm_setup::Extras {
         fence: Some(leadership.fence()),
         shutdown: Some(cancel.clone()),
-        ..arm_setup::config(&args.arm)
     };
-    let client = match ArmClient::new(config) {
+    let client = match arm_setup::client(&args.arm, extras) {
         Ok(c) => Arc::new(c),
-        Err(e) => {
-            eprintln!("aca-operator: {e}");
-            return ExitCode::from(1);
-        }
+        Err(e) => return error::exit(&e),
     };
     let metrics = Arc::new(Metrics::new());
     metrics.watch_arm(client.stats());
@@ -82,29 +51,24 @@ pub async fn run(args: &RunArgs) -> ExitCode {
     let (leader_tx, leader_rx) = watch::channel(!elected);
     let election = match crate::leader::start(args, &leadership, metrics.clone(), leader_tx, stop_election.clone()) {
         Ok(e) => e,
-        Err(e) => {
-            eprintln!("aca-operator: {e}");
-            return ExitCode::from(1);
-        }
+        Err(e) => return error::exit(&e.into()),
     };
     let status = Arc::new(StatusBoard::default());
     if let Some(addr) = args.listen_metrics {
-        let Some(routes) = crate::status::routes_for(addr, args.status_token_file.as_deref(), &status) else {
-            return ExitCode::from(1);
+        let routes = match crate::status::routes_for(addr, args.status_token_file.as_deref(), &status) {
+            Ok(routes) => routes,
+            Err(e) => return error::exit(&e.into()),
         };
         match http::serve(addr, metrics.clone(), health.clone(), routes, cancel.clone()).await {
             Ok(bound) => tracing::info!(event = "listening", addr = %bound, "metrics and health on http://{bound}"),
-            Err(e) => {
-                eprintln!("aca-operator: --listen-metrics {addr}: {e}");
-                return ExitCode::from(1);
-            }
+            Err(source) => return error::exit(&CliError::Listen { addr, source }),
         }
     }
     spawn_signal_handler(cancel.clone());
     let (tx, rx) = watch::channel(Arc::new(state));
     tokio::spawn(watch_files(
         args.files.clone(),
-        reload_every,
+        args.reload_interval,
         tx,
         metrics.clone(),
         cancel.clone(),
@@ -122,11 +86,11 @@ pub async fn run(args: &RunArgs) -> ExitCode {
         status,
         leadership,
         cancel: cancel.clone(),
-        interval_override,
+        interval_override: args.interval,
         max_concurrent: args.max_concurrent_stacks,
         per_subscription: args.max_concurrent_per_subscription,
-        initial_spread,
-        shutdown_timeout,
+        initial_spread: args.initial_spread,
+        shutdown_timeout: args.shutdown_timeout,
     };
     daemon.run(rx, leader_rx).await;
     stop_election.cancel();
@@ -157,8 +121,16 @@ fn spawn_signal_handler(cancel: CancellationToken) {
     });
 }
 
-/// A digest of the desired-state files as they are now (content and names).
-fn fingerprint(files: &[PathBuf]) -> u64 {
+/// A digest of the desired-state files as they are now (content and names), read on the blocking
+/// pool so the runtime's workers keep serving passes and probes meanwhile.
+async fn fingerprint(files: &[PathBuf]) -> u64 {
+    let files = files.to_vec();
+    tokio::task::spawn_blocking(move || fingerprint_now(&files))
+        .await
+        .unwrap_or_default()
+}
+
+fn fingerprint_now(files: &[PathBuf]) -> u64 {
     use std::hash::{Hash, Hasher};
     let mut h = std::collections::hash_map::DefaultHasher::new();
     for f in files {
@@ -185,19 +157,22 @@ async fn watch_files(
     metrics: Arc<Metrics>,
     cancel: CancellationToken,
 ) {
-    let mut last = fingerprint(&files);
+    let mut last = fingerprint(&files).await;
     loop {
         tokio::select! {
             _ = cancel.cancelled() => return,
             _ = tokio::time::sleep(every) => {}
         }
-        let now = fingerprint(&files);
+        let now = fingerprint(&files).await;
         if now == last {
             continue;
         }
         last = now;
         let labels = |result: &str| crate::metrics::ReloadLabels { result: result.into() };
-        match load_paths(&files) {
+        let reading = files.clone();
+        let loaded = tokio::task::spawn_blocking(move || load_paths(&reading)).await;
+        let Ok(loaded) = loaded else { continue };
+        match loaded {
             Ok(loaded) => {
                 metrics.reloads.get_or_create(&labels("ok")).inc();
                 tracing::info!(
