@@ -28,7 +28,6 @@ const ALLOWED_LONG: &[(&str, &str)] = &[
         "crates/arm/tests/client.rs",
         "to split (helper structure; helper list adds tests here)",
     ),
-    ("crates/operator/src/status/tests.rs", "to split (helper structure)"),
     ("tests/tests/invariants.rs", "to split (helper structure)"),
 ];
 
@@ -97,6 +96,7 @@ fn no_source_file_is_longer_than_the_limit() {
         "files over {MAX_LINES} lines (split them by job, see docs/testing.md):\n{}",
         too_long.join("\n")
     );
+    allowed_but_short.extend(allowed.keys().filter(|f| !root.join(f).exists()).map(|f| f.to_string()));
     assert!(
         allowed_but_short.is_empty(),
         "remove from ALLOWED_LONG (now within the limit or gone): {allowed_but_short:?}"

@@ -6,6 +6,8 @@
 mod conditions;
 pub mod model;
 pub mod page;
+#[cfg(test)]
+mod page_tests;
 mod scrub;
 mod serve;
 #[cfg(test)]
