@@ -31,6 +31,18 @@ pub enum CliError {
         #[source]
         source: Option<Box<dyn std::error::Error + Send + Sync>>,
     },
+    /// An ARM call of a one-shot command failed; `what` names the app or stack.
+    #[error("{what}: {source}")]
+    Arm {
+        what: String,
+        #[source]
+        source: ArmError,
+    },
+    #[error("export refused: {0}")]
+    ExportRefused(#[from] SharedStorage),
+    /// The demo could not set up its simulator, client or example.
+    #[error("demo: {0}")]
+    Demo(#[source] Box<dyn std::error::Error + Send + Sync>),
     /// The desired state is invalid: its diagnostics are already printed where they were found.
     #[error("the desired state is invalid")]
     DesiredState,
@@ -65,6 +77,20 @@ pub enum LeaderError {
         #[source]
         source: Box<dyn std::error::Error + Send + Sync>,
     },
+}
+
+/// A storage whose live layout cannot be exported safely: several apps, or more than one replica.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "storage `{storage}` is mounted by {}: enforcing this layout would roll two revisions over the shared volume. \
+     Declare it by hand: `exclusive: true` with one `singleton: true` app if one process must own it (ClickHouse), \
+     or `exclusive: false` if concurrent writers are safe for it",
+    mounters.join(", ")
+)]
+pub struct SharedStorage {
+    pub storage: String,
+    /// `name (up to N replicas)` of each app mounting it.
+    pub mounters: Vec<String>,
 }
 
 /// The status listener's token file.

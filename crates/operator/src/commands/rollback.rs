@@ -15,9 +15,9 @@ pub async fn run(args: &RollbackArgs) -> ExitCode {
     for stack in &state.stacks {
         let observed = match observe(&client, stack).await {
             Ok(o) => o,
-            Err(e) => {
-                eprintln!("aca-operator: {}: {e}", stack.name);
-                return ExitCode::from(1);
+            Err(source) => {
+                let what = stack.name.clone();
+                return crate::error::exit(&crate::error::CliError::Arm { what, source });
             }
         };
         let steps = match plan_rollback(stack, &observed) {
