@@ -40,7 +40,7 @@ const OBJECTS: &[(&str, &str)] = &[
 pub fn configuration_reference() -> String {
     let mut out = String::new();
     out.push_str("# Configuration reference\n\n");
-    out.push_str("<!-- Generated from crates/model/src/desired/schema.rs (SCHEMA) by the test `configuration_reference_is_up_to_date`; run `UPDATE_DOCS=1 cargo test -p aca-model --test docs` to refresh. -->\n\n");
+    out.push_str("<!-- Generated from crates/model/src/desired/keys.rs (SCHEMA) by the test `configuration_reference_is_up_to_date`; run `UPDATE_DOCS=1 cargo test -p aca-model --test docs` to refresh. -->\n\n");
     out.push_str("A desired-state file declares stacks. Only what it declares is owned: compared, and corrected in `enforce` mode. \
 Anything else on the live resources (image tags bumped by a pipeline, probes, tags, other containers) is left alone. \
 `aca-operator validate FILE...` checks files without contacting Azure; every problem is reported with `file:line:column`, the field path and a hint.\n\n");
