@@ -65,7 +65,7 @@ pub enum ArmError {
     /// The endpoint is plain HTTP: refused unless it is a loopback simulator and
     /// `ArmConfig::allow_insecure_loopback` (in `aca-arm`) is set.
     #[error("{}", if *loopback {
-        format!("{url} is plain HTTP: plain HTTP to a local simulator must be allowed explicitly")
+        format!("{url} is plain HTTP, refused unless allowed explicitly for a local simulator")
     } else {
         format!("{url} is plain HTTP to a non-loopback host: ARM is only reached over HTTPS (plain HTTP is allowed only to 127.0.0.1/localhost, when allowed explicitly)")
     })]

@@ -124,9 +124,8 @@ pub fn exit(e: &CliError) -> ExitCode {
 fn with_flag(e: &ArmError) -> String {
     match e {
         ArmError::InsecureEndpoint { loopback: true, .. } => {
-            format!("{e}: pass --allow-insecure-loopback to talk to a local simulator over HTTP")
+            format!("{e}: pass --allow-insecure-loopback to allow it")
         }
-        ArmError::InsecureEndpoint { loopback: false, .. } => format!("{e} (--arm-endpoint)"),
         ArmError::Credential { .. } => format!("{e} (choose the credential with --auth; see docs/security.md)"),
         _ => e.to_string(),
     }
