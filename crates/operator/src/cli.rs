@@ -131,13 +131,22 @@ fn parse_auth(s: &str) -> Result<AuthMethod, String> {
     s.parse()
 }
 
+/// A flag value clap refuses (it prints the message as a usage error, exit 64).
+#[derive(Debug, thiserror::Error)]
+pub enum FlagError {
+    #[error("`{0}` is not a duration (e.g. 2s, 30s, 5m)")]
+    NotADuration(String),
+    #[error("must be 15-60 s (Azure Blob leases), got {}s", .0.as_secs())]
+    LeaseOutOfRange(Duration),
+}
+
 /// A duration flag: `500ms`, `30s`, `5m`, `1h`, `1m30s` (the desired state's own syntax).
-fn duration(s: &str) -> Result<Duration, String> {
-    aca_model::desired::parse_duration(s).ok_or_else(|| format!("`{s}` is not a duration (e.g. 2s, 30s, 5m)"))
+fn duration(s: &str) -> Result<Duration, FlagError> {
+    aca_model::desired::parse_duration(s).ok_or_else(|| FlagError::NotADuration(s.to_string()))
 }
 
 /// A duration, or a bare `0`.
-fn duration_or_zero(s: &str) -> Result<Duration, String> {
+fn duration_or_zero(s: &str) -> Result<Duration, FlagError> {
     if s.trim() == "0" {
         Ok(Duration::ZERO)
     } else {
@@ -146,12 +155,12 @@ fn duration_or_zero(s: &str) -> Result<Duration, String> {
 }
 
 /// Azure Blob leases last 15 to 60 s.
-fn lease_duration(s: &str) -> Result<Duration, String> {
+fn lease_duration(s: &str) -> Result<Duration, FlagError> {
     let d = duration(s)?;
     if (15..=60).contains(&d.as_secs()) {
         Ok(d)
     } else {
-        Err(format!("must be 15-60 s (Azure Blob leases), got {}s", d.as_secs()))
+        Err(FlagError::LeaseOutOfRange(d))
     }
 }
 
@@ -326,5 +335,51 @@ pub fn usage_exit(e: &clap::Error) -> std::process::ExitCode {
         std::process::ExitCode::from(64)
     } else {
         std::process::ExitCode::SUCCESS
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+
+    fn run_args(extra: &[&str]) -> Result<RunArgs, clap::Error> {
+        let mut argv = vec!["aca-operator", "run", "-f", "stacks.yaml"];
+        argv.extend_from_slice(extra);
+        match Cli::try_parse_from(argv)?.command {
+            Command::Run(args) => Ok(args),
+            other => panic!("parsed as {other:?}"),
+        }
+    }
+
+    #[test]
+    fn duration_flags_are_typed_by_clap_and_a_bad_one_is_a_usage_error() {
+        let args = run_args(&[
+            "--interval",
+            "1m30s",
+            "--initial-spread",
+            "0",
+            "--lease-duration",
+            "20s",
+        ])
+        .unwrap();
+        assert_eq!(args.interval, Some(Duration::from_secs(90)));
+        assert_eq!(args.initial_spread, Some(Duration::ZERO));
+        assert_eq!(args.lease_duration, Duration::from_secs(20));
+        assert_eq!(
+            args.reload_interval,
+            Duration::from_secs(2),
+            "the default goes through the parser too"
+        );
+
+        let e = run_args(&["--shutdown-timeout", "soon"]).unwrap_err();
+        assert_eq!(e.kind(), clap::error::ErrorKind::ValueValidation);
+        assert!(e.to_string().contains("`soon` is not a duration"), "{e}");
+        let e = run_args(&["--lease-duration", "90s"]).unwrap_err();
+        assert!(
+            e.to_string().contains("must be 15-60 s (Azure Blob leases), got 90s"),
+            "{e}"
+        );
     }
 }
