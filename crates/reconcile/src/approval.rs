@@ -140,15 +140,15 @@ mod tests {
             ..ContainerApp::default()
         };
         let mut o = Observed::default();
-        o.apps.insert("clickhouse".to_string(), Some(app));
-        o.apps.insert("langfuse".to_string(), None);
+        o.apps.insert("db".to_string(), Some(app));
+        o.apps.insert("web".to_string(), None);
         o
     }
 
     fn plan() -> Plan {
         Plan {
             steps: vec![Step::Create {
-                app: "langfuse".to_string(),
+                app: "web".to_string(),
             }],
             held: Vec::new(),
         }
@@ -168,7 +168,7 @@ mod tests {
         };
         assert_eq!(changes.len(), 1, "{changes:?}");
         assert!(
-            changes[0].starts_with("apps.clickhouse: was modified t1"),
+            changes[0].starts_with("apps.db: was modified t1"),
             "{changes:?}"
         );
         assert!(

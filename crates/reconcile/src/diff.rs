@@ -449,7 +449,7 @@ impl AppDiff<'_> {
                     .map(|o| format!("apps.{}", o.key))
                     .unwrap_or_else(|| "no app".into());
                 let note = Some(format!(
-                    "exclusive storage `{storage}` belongs to {owner}; two ClickHouse processes on one share risk corruption"
+                    "exclusive storage `{storage}` belongs to {owner}; two processes writing one share risk corruption"
                 ));
                 self.push(
                     self.path(&format!("template.volumes[storage={storage}]")),
@@ -586,8 +586,8 @@ impl AppDiff<'_> {
                             None,
                         ),
                         Some(have) if *have != want => {
-                            // A secret that wires this app to another (`${apps.X...}`, e.g.
-                            // Langfuse's ClickHouse URLs) pointing elsewhere breaks the layout.
+                            // A secret that wires this app to another (`${apps.X...}`, e.g. a
+                            // database URL) pointing elsewhere breaks the layout.
                             let wiring = t.references().find_map(|r| match r {
                                 Reference::AppName(k) | Reference::AppFqdn(k) => Some(k.clone()),
                                 _ => None,

@@ -528,7 +528,7 @@ pub fn build_sidecar_restore(
     for v in owner_volumes {
         upsert_by_name(array(&mut template, "volumes"), v);
     }
-    // Each host replica would start its own ClickHouse on the share: one replica only.
+    // Each host replica would start its own copy of the owner on the share: one replica only.
     template["scale"] = json!({ "minReplicas": 1, "maxReplicas": 1 });
 
     let target_port = live_owner.ingress().and_then(|i| i.target_port);
@@ -787,12 +787,12 @@ mod tests {
             "http://localhost:8123"
         );
         assert_eq!(
-            sidecar_url("clickhouse://localhost:9000", Some(8123), &[(9000, 9000)]),
-            "clickhouse://localhost:9000"
+            sidecar_url("tcp://localhost:9000", Some(8123), &[(9000, 9000)]),
+            "tcp://localhost:9000"
         );
         assert_eq!(
-            sidecar_url("clickhouse://localhost:19000/db", None, &[(19000, 9000)]),
-            "clickhouse://localhost:9000/db"
+            sidecar_url("tcp://localhost:19000/db", None, &[(19000, 9000)]),
+            "tcp://localhost:9000/db"
         );
         assert_eq!(sidecar_url("not a url", None, &[]), "not a url");
     }

@@ -118,7 +118,7 @@ pub const SCHEMA: &[KeyDoc] = &[
         "exclusive",
         "bool",
         "false",
-        "At most one running revision of one app may mount it (ClickHouse data). Apps mounting it get `recreate` updates.",
+        "At most one running revision of one app may mount it (a database's files). Apps mounting it get `recreate` updates.",
     ),
     k(
         "storage",
@@ -232,7 +232,7 @@ pub const SCHEMA: &[KeyDoc] = &[
         "forbidContainers",
         "list of string",
         "[]",
-        "Container names that must not exist in the app (the ClickHouse sidecar in Langfuse).",
+        "Container names that must not exist in the app (e.g. a database sidecar moved to its own app).",
     ),
     k(
         "app",
@@ -1147,7 +1147,7 @@ fn read_containers(d: &mut Diagnostics, app: &Obj) -> Vec<ContainerSpec> {
 }
 
 const IMAGE_HINT: &str =
-    "an image reference is [registry[:port]/]repository[:tag][@sha256:digest], e.g. docker.io/langfuse/langfuse:3";
+    "an image reference is [registry[:port]/]repository[:tag][@sha256:digest], e.g. docker.io/library/postgres:16";
 
 /// A container's `probes`: each with one action, at most one of each kind.
 fn read_probes(d: &mut Diagnostics, container: &Obj) -> Option<Vec<ProbeSpec>> {
@@ -1480,8 +1480,8 @@ mod tests {
 
     #[test]
     fn app_names() {
-        assert!(check_app_name("langfuse-clickhouse").is_ok());
-        for bad in ["a", "Langfuse", "1abc", "ab-", "a--b", "a_b", &"a".repeat(33)] {
+        assert!(check_app_name("web-db-2").is_ok());
+        for bad in ["a", "Web", "1abc", "ab-", "a--b", "a_b", &"a".repeat(33)] {
             assert!(check_app_name(bad).is_err(), "{bad}");
         }
     }

@@ -6,7 +6,7 @@ mod langfuse;
 
 pub use langfuse::{OutageClock, OutageWindow};
 
-use aca_model::desired::{AppSpec, EnvValue, SecretSpec, Stack};
+use aca_model::desired::{AppSpec, Diagnostic, EnvValue, SecretSpec, Stack, StackRules};
 
 use crate::digest::Digest;
 use crate::observe::Observed;
@@ -15,6 +15,9 @@ use crate::resolve::Resolver;
 
 /// Knowledge about one piece of software, asked by the generic core.
 pub trait Playbook: Sync {
+    /// Errors decidable from the desired-state file alone, for the loader.
+    fn validate(&self, stack: &Stack, index: usize) -> Vec<Diagnostic>;
+
     /// Preflight findings for a stack, from its desired and live state.
     fn preflight(&self, cx: &Context<'_>) -> Vec<Finding>;
 }
@@ -22,6 +25,15 @@ pub trait Playbook: Sync {
 /// The playbooks the operator applies to every stack.
 pub fn all() -> &'static [&'static dyn Playbook] {
     &[&langfuse::Langfuse]
+}
+
+/// The playbooks' file rules, to give the loader (`load_paths_with(.., &[&Rules])`).
+pub struct Rules;
+
+impl StackRules for Rules {
+    fn check(&self, stack: &Stack, index: usize) -> Vec<Diagnostic> {
+        all().iter().flat_map(|p| p.validate(stack, index)).collect()
+    }
 }
 
 /// What a playbook may look at.
