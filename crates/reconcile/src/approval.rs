@@ -147,9 +147,7 @@ mod tests {
 
     fn plan() -> Plan {
         Plan {
-            steps: vec![Step::Create {
-                app: "web".to_string(),
-            }],
+            steps: vec![Step::Create { app: "web".to_string() }],
             held: Vec::new(),
         }
     }
@@ -167,10 +165,7 @@ mod tests {
             panic!("a changed lastModifiedAt must refuse the plan");
         };
         assert_eq!(changes.len(), 1, "{changes:?}");
-        assert!(
-            changes[0].starts_with("apps.db: was modified t1"),
-            "{changes:?}"
-        );
+        assert!(changes[0].starts_with("apps.db: was modified t1"), "{changes:?}");
         assert!(
             changes[0].contains("now modified t2 by alice@example.com"),
             "{changes:?}"

@@ -28,7 +28,11 @@ fn only_the_playbook_names_langfuse_or_clickhouse() {
     for dir in GENERIC {
         walk(&crates.join(dir), &mut files);
     }
-    assert!(files.len() > 50, "the walk must see the generic sources: {}", files.len());
+    assert!(
+        files.len() > 50,
+        "the walk must see the generic sources: {}",
+        files.len()
+    );
     let mut naming = BTreeSet::new();
     for file in files {
         let rel = file.strip_prefix(&crates).unwrap().to_string_lossy().replace('\\', "/");

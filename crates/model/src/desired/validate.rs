@@ -282,8 +282,14 @@ pub fn missing_tcp_port(target: &AppSpec, port: u32) -> Option<(String, String)>
         return None;
     }
     Some((
-        format!("the native protocol needs TCP port {port} on apps.{}, which declares no such port", target.key),
-        format!("add `additionalPorts: [{{ targetPort: {port}, exposedPort: {port}, external: false }}]` to apps.{} (or make its main ingress `transport: tcp`)", target.key),
+        format!(
+            "the native protocol needs TCP port {port} on apps.{}, which declares no such port",
+            target.key
+        ),
+        format!(
+            "add `additionalPorts: [{{ targetPort: {port}, exposedPort: {port}, external: false }}]` to apps.{} (or make its main ingress `transport: tcp`)",
+            target.key
+        ),
     ))
 }
 
@@ -328,7 +334,14 @@ fn check_env(d: &mut Diagnostics, app: &AppSpec, path: &str) {
                 && !app.secrets.contains_key(s)
             {
                 let vpath = format!("{path}.env.{container}.{}", var.name);
-                d.warning(var.loc, &vpath, format!("secret `{s}` is not declared in this app's `secrets`; it must already exist in the live app"), None);
+                d.warning(
+                    var.loc,
+                    &vpath,
+                    format!(
+                        "secret `{s}` is not declared in this app's `secrets`; it must already exist in the live app"
+                    ),
+                    None,
+                );
             }
         }
     }

@@ -74,7 +74,12 @@ pub(super) fn check(stack: &Stack, index: usize) -> Vec<Diagnostic> {
         let disabled = literal(app, "LANGFUSE_AUTO_CLICKHOUSE_MIGRATION_DISABLED").any(|v| v == "true");
         for (name, t, tpath) in templates_of(app, &path) {
             if is_migration_url(name) && migration_url_breaks(&t.raw, disabled) {
-                out.push(error(t.loc, tpath.clone(), MIGRATION_OVER_HTTP.into(), MIGRATION_REMEDY));
+                out.push(error(
+                    t.loc,
+                    tpath.clone(),
+                    MIGRATION_OVER_HTTP.into(),
+                    MIGRATION_REMEDY,
+                ));
             }
             if let Some(url) = app_url(t)
                 && url.scheme == "clickhouse"
@@ -83,8 +88,15 @@ pub(super) fn check(stack: &Stack, index: usize) -> Vec<Diagnostic> {
             {
                 out.push(error(t.loc, tpath.clone(), message, &hint));
             }
-            if single && name == "CLICKHOUSE_CLUSTER_ENABLED" && tpath.contains(".env.") && cluster_setting_breaks(Some(&t.raw)) {
-                let message = format!("CLICKHOUSE_CLUSTER_ENABLED is `{}`, but this stack runs a single ClickHouse", t.raw);
+            if single
+                && name == "CLICKHOUSE_CLUSTER_ENABLED"
+                && tpath.contains(".env.")
+                && cluster_setting_breaks(Some(&t.raw))
+            {
+                let message = format!(
+                    "CLICKHOUSE_CLUSTER_ENABLED is `{}`, but this stack runs a single ClickHouse",
+                    t.raw
+                );
                 out.push(error(t.loc, tpath, message, CLUSTER_REMEDY));
             }
         }
@@ -117,7 +129,9 @@ mod tests {
         assert_eq!(e.len(), 1, "{e:?}");
         assert!(e[0].message.contains("native TCP protocol"), "{}", e[0]);
         assert_eq!(e[0].path, "stacks[0].apps.lf.secrets.clickhouse-migration-url");
-        let off = format!("{lf}        env:\n          web:\n            LANGFUSE_AUTO_CLICKHOUSE_MIGRATION_DISABLED: \"true\"\n");
+        let off = format!(
+            "{lf}        env:\n          web:\n            LANGFUSE_AUTO_CLICKHOUSE_MIGRATION_DISABLED: \"true\"\n"
+        );
         assert!(errors(&format!("{CH}{off}")).is_empty());
     }
 
