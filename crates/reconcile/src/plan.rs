@@ -226,7 +226,7 @@ pub fn plan_with_holds(stack: &Stack, observed: &Observed, diff: &Diff, holds: &
     let mut handled: BTreeSet<String> = BTreeSet::new();
 
     for storage in layout::exclusive_storages(stack) {
-        let intruders = layout::intruders(stack, observed, storage);
+        let intruders = layout::intruders(stack, |k| observed.app(k), storage);
         if intruders.is_empty() {
             continue;
         }
