@@ -19,6 +19,7 @@ pub mod playbook;
 pub mod preflight;
 pub mod resolve;
 mod steplog;
+pub mod timings;
 
 pub use api::ArmApi;
 pub use approval::{Approval, NotApproved};

@@ -4,7 +4,7 @@
 
 mod langfuse;
 
-pub use langfuse::{OutageClock, OutageWindow};
+pub use langfuse::{DEFAULT_REVISION_START, Estimate, ExpectedOutage, OutageClock, OutageWindow, expected_outage};
 
 use aca_model::desired::{AppSpec, Diagnostic, EnvValue, SecretSpec, Stack, StackRules};
 

@@ -7,7 +7,7 @@ mod outage;
 mod rules;
 mod versions;
 
-pub use outage::{OutageClock, OutageWindow};
+pub use outage::{DEFAULT_REVISION_START, Estimate, ExpectedOutage, OutageClock, OutageWindow, expected_outage};
 
 use super::{ContainerRef, Context, Playbook};
 use aca_model::arm::StorageKind;
