@@ -216,10 +216,6 @@ fn read_text(text: &str, file: &str, rules: &[&dyn StackRules]) -> (DesiredState
     if d.error_count() == 0 {
         for (i, stack) in state.stacks.iter().enumerate() {
             validate::check_stack(&mut d, stack, i);
-        }
-    }
-    if d.error_count() == 0 {
-        for (i, stack) in state.stacks.iter().enumerate() {
             for rule in rules {
                 d.items.extend(rule.check(stack, i));
             }
