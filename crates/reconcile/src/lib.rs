@@ -8,6 +8,7 @@ pub mod diff;
 mod digest;
 pub mod drift;
 pub mod execute;
+pub mod finding;
 pub mod image;
 pub mod invariants;
 pub mod layout;

@@ -9,8 +9,8 @@ pub use langfuse::{DEFAULT_REVISION_START, Estimate, ExpectedOutage, OutageClock
 use aca_model::desired::{AppSpec, Diagnostic, EnvValue, SecretSpec, Stack, StackRules};
 
 use crate::digest::Digest;
+use crate::finding::Finding;
 use crate::observe::Observed;
-use crate::preflight::Finding;
 use crate::resolve::Resolver;
 
 /// Knowledge about one piece of software, asked by the generic core.

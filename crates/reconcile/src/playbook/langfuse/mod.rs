@@ -13,8 +13,8 @@ use super::{ContainerRef, Context, Playbook};
 use aca_model::arm::StorageKind;
 use aca_model::desired::{Diagnostic, Stack};
 
+use crate::finding::{Finding, Level};
 use crate::image::ImageRef;
-use crate::preflight::{Finding, Level};
 
 const SRC_MIGRATIONS: &str = "langfuse web/entrypoint.sh, packages/shared/clickhouse/scripts/up.sh; golang-migrate database/clickhouse; langfuse-docs self-hosting/infrastructure/clickhouse.mdx";
 const SRC_CLUSTER: &str =

@@ -14,9 +14,9 @@ use aca_model::desired::AppSpec;
 
 use super::super::{ContainerRef, Context};
 use crate::execute::StepEvent;
+use crate::finding::{Finding, Level};
 use crate::observe::Observed;
 use crate::plan::Step;
-use crate::preflight::{Finding, Level};
 use crate::timings;
 
 /// Assumed for a revision start when none was observed: an image pull and a start on Azure
