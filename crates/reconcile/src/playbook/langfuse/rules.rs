@@ -88,16 +88,21 @@ pub(super) fn check(stack: &Stack, index: usize) -> Vec<Diagnostic> {
             {
                 out.push(error(t.loc, tpath.clone(), message, &hint));
             }
-            if single
-                && name == "CLICKHOUSE_CLUSTER_ENABLED"
-                && tpath.contains(".env.")
-                && cluster_setting_breaks(Some(&t.raw))
-            {
-                let message = format!(
-                    "CLICKHOUSE_CLUSTER_ENABLED is `{}`, but this stack runs a single ClickHouse",
-                    t.raw
-                );
-                out.push(error(t.loc, tpath, message, CLUSTER_REMEDY));
+        }
+        if !single {
+            continue;
+        }
+        for (container, vars) in &app.env {
+            for var in vars.iter().filter(|v| v.name == "CLICKHOUSE_CLUSTER_ENABLED") {
+                let EnvValue::Literal(t) = &var.value else { continue };
+                if cluster_setting_breaks(Some(&t.raw)) {
+                    let message = format!(
+                        "CLICKHOUSE_CLUSTER_ENABLED is `{}`, but this stack runs a single ClickHouse",
+                        t.raw
+                    );
+                    let vpath = format!("{path}.env.{container}.{}", var.name);
+                    out.push(error(t.loc, vpath, message, CLUSTER_REMEDY));
+                }
             }
         }
     }
