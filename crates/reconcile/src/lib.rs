@@ -8,6 +8,7 @@ pub mod diff;
 mod digest;
 pub mod drift;
 pub mod execute;
+pub mod finding;
 pub mod image;
 pub mod invariants;
 pub mod layout;
@@ -19,6 +20,7 @@ pub mod playbook;
 pub mod preflight;
 pub mod resolve;
 mod steplog;
+pub mod timings;
 
 pub use api::ArmApi;
 pub use approval::{Approval, NotApproved};

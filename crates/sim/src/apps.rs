@@ -110,6 +110,15 @@ impl RevisionRecord {
         }
     }
 
+    /// When it stopped being active (ARM's `lastActiveTime`), if it has.
+    pub fn inactive_since(&self, config: &SimConfig) -> Option<Instant> {
+        let by_supersede = self.superseded_at.map(|t| t + config.overlap);
+        match (by_supersede, self.deactivated_at) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
     /// Active as ARM reports it: not deactivated and not drained after being superseded.
     pub fn is_active(&self, now: Instant, config: &SimConfig) -> bool {
         !self.failed && self.deactivated_at.is_none() && self.superseded_at.is_none_or(|t| t + config.overlap > now)
@@ -807,6 +816,13 @@ pub fn revision_view(state: &State, app: &AppRecord, rev: &RevisionRecord, now: 
         .unwrap_or_default();
     let mut props = Map::new();
     props.insert("createdTime".into(), json!(rev.created_wall));
+    // ARM: "when the revision was last active; only meaningful when inactive".
+    if !rev.is_active(now, config)
+        && let Some(t) = rev.inactive_since(config).filter(|t| *t <= now)
+        && let Some(wall) = crate::clock::wall_after(&rev.created_wall, t.saturating_duration_since(rev.created))
+    {
+        props.insert("lastActiveTime".into(), json!(wall));
+    }
     props.insert("fqdn".into(), json!(format!("{}.internal.{domain}", rev.name)));
     props.insert("template".into(), rev.template.clone());
     props.insert("active".into(), json!(rev.is_active(now, config)));
@@ -926,6 +942,7 @@ pub fn history(state: &State) -> Value {
                 "revision": rev.name,
                 "storages": rev.storages(),
                 "replicas": desired_replicas(&rev.template),
+                "createdMs": state.ms_since_start(rev.created),
                 "runningFromMs": if ran { from } else { None },
                 "runningUntilMs": if ran { until } else { None },
                 "failed": rev.failed,

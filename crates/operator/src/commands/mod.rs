@@ -14,10 +14,15 @@ use std::io::IsTerminal;
 use std::path::PathBuf;
 
 use aca_arm::ArmClient;
-use aca_model::desired::{DesiredState, load_paths};
+use aca_model::desired::{DesiredState, LoadError, Loaded, load_paths_with};
 
 use crate::cli::ArmArgs;
 use crate::error::CliError;
+
+/// Loads desired-state files with the playbooks' rules (what the loader alone does not know).
+pub fn load_paths(files: &[PathBuf]) -> Result<Loaded, LoadError> {
+    load_paths_with(files, &[&aca_reconcile::playbook::Rules])
+}
 
 /// Loads the desired state, printing warnings; on errors prints them all and returns `None`.
 pub fn load(files: &[PathBuf]) -> Option<DesiredState> {

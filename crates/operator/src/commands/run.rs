@@ -8,10 +8,11 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
-use aca_model::desired::{DesiredState, load_paths};
+use aca_model::desired::DesiredState;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
+use super::load_paths;
 use crate::arm_setup;
 use crate::cli::RunArgs;
 use crate::daemon::Daemon;

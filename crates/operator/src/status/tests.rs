@@ -262,9 +262,9 @@ fn a_window_hold_ends_when_the_window_next_opens() {
 fn a_non_transient_failure_holds_the_stack_and_a_preflight_error_too() {
     let mut s = stack();
     let mut r = report(vec![(drift("langfuse", SCALE, Severity::Warning), Action::Failed)]);
-    r.error = Some(PassError::Apply(ExecError::Other("ARM refused the body".into())));
+    r.error = Some(PassError::Apply(ExecError::AppMissing("langfuse".into())));
     let ctx = PassContext {
-        stack_hold: Some("apply: ARM refused the body".into()),
+        stack_hold: Some("apply: apps.langfuse does not exist".into()),
         ..PassContext::default()
     };
     s.apply_pass(&r, &ctx, at(0));

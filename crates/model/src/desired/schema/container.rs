@@ -98,7 +98,7 @@ pub(super) fn read_containers(d: &mut Diagnostics, app: &Obj) -> Vec<ContainerSp
 }
 
 pub(super) const IMAGE_HINT: &str =
-    "an image reference is [registry[:port]/]repository[:tag][@sha256:digest], e.g. docker.io/langfuse/langfuse:3";
+    "an image reference is [registry[:port]/]repository[:tag][@sha256:digest], e.g. docker.io/library/postgres:16";
 
 /// A container's `probes`: each with one action, at most one of each kind.
 pub(super) fn read_probes(d: &mut Diagnostics, container: &Obj) -> Option<Vec<ProbeSpec>> {
