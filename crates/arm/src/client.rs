@@ -1,5 +1,7 @@
 //! The ARM client: one method per operation the operator needs.
 
+mod subscription_lists;
+
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
