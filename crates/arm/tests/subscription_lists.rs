@@ -77,11 +77,12 @@ async fn gets_of(sim: &Simulator, suffix: &str) -> usize {
 #[tokio::test(flavor = "multi_thread")]
 async fn lists_every_app_of_the_subscription_through_every_page() {
     let sim = sim().await;
-    let apps = client(&sim)
+    let listed = client(&sim)
         .list_container_apps_in_subscription(SUBSCRIPTION)
         .await
         .unwrap();
-    let mut names: Vec<String> = apps.iter().filter_map(|a| a.name.clone()).collect();
+    assert_eq!(listed.pages, 3, "5 apps by 2 a page");
+    let mut names: Vec<String> = listed.items.iter().filter_map(|a| a.name.clone()).collect();
     names.sort();
     assert_eq!(names, [scenario::LANGFUSE_APP, "x0", "x1", "x2", "x3"]);
     assert_eq!(
@@ -94,10 +95,11 @@ async fn lists_every_app_of_the_subscription_through_every_page() {
 #[tokio::test(flavor = "multi_thread")]
 async fn lists_every_environment_of_the_subscription() {
     let sim = sim().await;
-    let envs = client(&sim)
+    let listed = client(&sim)
         .list_managed_environments_in_subscription(SUBSCRIPTION)
         .await
         .unwrap();
+    let envs = listed.items;
     let ids: Vec<String> = envs
         .iter()
         .filter_map(|e| e.id.clone())
