@@ -234,7 +234,7 @@ impl Executor<'_> {
 
     /// The fresh app, refusing to go on if it changed since the observation.
     async fn fresh(&self, key: &str, spec: &AppSpec) -> Result<Option<ContainerApp>, ExecError> {
-        let fresh = self.api.find_app(&app_id(self.stack, &spec.name)).await?;
+        let fresh = self.api.read_app_fresh(&app_id(self.stack, &spec.name)).await?;
         let seen = self.observed.app(key);
         let stamp = |a: Option<&ContainerApp>| {
             a.and_then(|a| a.system_data.as_ref())
@@ -286,7 +286,7 @@ impl Executor<'_> {
             }
             for (name, label) in others {
                 let id = app_id(self.stack, &name);
-                let revisions = match self.api.list_revisions(&id).await {
+                let revisions = match self.api.list_revisions_fresh(&id).await {
                     Ok(r) => r,
                     Err(ArmError::NotFound { .. }) => continue,
                     Err(e) => return Err(e.into()),
@@ -354,7 +354,7 @@ impl Executor<'_> {
         }
         let mut stopped = Vec::new();
         if let (Some(storage), true) = (recreate, patch.template_changed) {
-            let revisions = self.api.list_revisions(&id).await?;
+            let revisions = self.api.list_revisions_fresh(&id).await?;
             for r in revisions
                 .iter()
                 .filter(|r| r.is_active() && r.mounted_storages().iter().any(|s| s.eq_ignore_ascii_case(storage)))
@@ -373,7 +373,7 @@ impl Executor<'_> {
                 },
                 &format!("apps.{key} to stop on `{storage}`"),
                 || async {
-                    let revisions = self.api.list_revisions(&id).await?;
+                    let revisions = self.api.list_revisions_fresh(&id).await?;
                     Ok(layout::running_mounts(&revisions, storage).is_empty())
                 },
             )
@@ -398,7 +398,7 @@ impl Executor<'_> {
         if patch.secrets_changed && !patch.template_changed {
             for r in self
                 .api
-                .list_revisions(&id)
+                .list_revisions_fresh(&id)
                 .await?
                 .iter()
                 .filter(|r| r.is_active() && r.replicas() > 0)
@@ -416,7 +416,7 @@ impl Executor<'_> {
     async fn stop(&self, step: &Step, key: &str, storage: &str) -> Result<StepOutcome, ExecError> {
         let spec = self.spec(key)?;
         let id = app_id(self.stack, &spec.name);
-        let revisions = self.api.list_revisions(&id).await?;
+        let revisions = self.api.list_revisions_fresh(&id).await?;
         let mut stopped = Vec::new();
         for r in revisions
             .iter()
@@ -448,14 +448,14 @@ impl Executor<'_> {
         let owner_id = app_id(self.stack, &owner.name);
         let live_owner = self
             .api
-            .find_app(&owner_id)
+            .read_app_fresh(&owner_id)
             .await?
             .ok_or_else(|| ExecError::Other(format!("apps.{owner_key} does not exist")))?;
         // Nothing else may run on the share when the sidecar starts.
         for other in self.stack.apps.iter().filter(|a| a.key != host_key) {
             let id = app_id(self.stack, &other.name);
-            if self.api.find_app(&id).await?.is_some() {
-                let revisions = self.api.list_revisions(&id).await?;
+            if self.api.read_app_fresh(&id).await?.is_some() {
+                let revisions = self.api.list_revisions_fresh(&id).await?;
                 if !layout::running_mounts(&revisions, storage).is_empty() {
                     return Err(ExecError::Invariant(format!(
                         "apps.{} still runs on `{storage}`",
@@ -484,7 +484,7 @@ impl Executor<'_> {
             step,
             &format!("apps.{key} to have no running revision on `{storage}`"),
             || async {
-                let revisions = self.api.list_revisions(&id).await?;
+                let revisions = self.api.list_revisions_fresh(&id).await?;
                 Ok(layout::running_mounts(&revisions, storage).is_empty())
             },
         )
@@ -495,14 +495,14 @@ impl Executor<'_> {
         let spec = self.spec(key)?;
         let id = app_id(self.stack, &spec.name);
         self.wait_for(step, &format!("apps.{key} to run"), || async {
-            let Some(app) = self.api.find_app(&id).await? else {
+            let Some(app) = self.api.read_app_fresh(&id).await? else {
                 return Ok(false);
             };
             if app.provisioning_state() == Some("Failed") {
                 return Err(ExecError::Other(format!("apps.{key} failed to provision")));
             }
             let latest_ready = app.properties().and_then(|p| p.latest_ready_revision_name.clone());
-            let revisions = self.api.list_revisions(&id).await?;
+            let revisions = self.api.list_revisions_fresh(&id).await?;
             Ok(latest_ready.is_some_and(|name| {
                 revisions
                     .iter()

@@ -17,6 +17,7 @@ pub mod patch;
 pub mod plan;
 pub mod playbook;
 pub mod preflight;
+pub mod reflector;
 pub mod resolve;
 mod steplog;
 
@@ -30,3 +31,4 @@ pub use observe::{Observed, observe};
 pub use pass::{Action, OnFound, PassError, PassOptions, PassReport, SharedBindings, run_pass};
 pub use plan::{Plan, Step, plan, plan_rollback, plan_with_holds};
 pub use preflight::{Finding, Level, preflight};
+pub use reflector::{Reflector, Refreshed, Resynced};
