@@ -122,7 +122,11 @@ impl ArmApi for Reflector {
                 let prefix = ResourceId::container_app(subscription, resource_group, "").canonical();
                 let mut settled = Vec::new();
                 let mut moving = Vec::new();
-                for (key, e) in cache.apps.range(prefix.clone()..).take_while(|(k, _)| k.starts_with(&prefix)) {
+                for (key, e) in cache
+                    .apps
+                    .range(prefix.clone()..)
+                    .take_while(|(k, _)| k.starts_with(&prefix))
+                {
                     if e.settled {
                         settled.push(e.app.clone());
                     } else if let Ok(id) = ResourceId::parse(key) {
