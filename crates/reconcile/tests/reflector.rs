@@ -9,12 +9,13 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use aca_model::arm::ResourceId;
+use aca_arm_api::{ArmResult, Listed, RevisionAction, Tagged};
+use aca_model::arm::{ContainerApp, EnvironmentStorage, FileShare, ManagedEnvironment, ResourceId, Revision, Secret};
 use aca_model::desired::{Stack, load_file};
 use aca_reconcile::{ArmApi, ExecSettings, PassOptions, PassReport, Reflector, run_pass};
 use aca_sim::scenario;
 use fake::{Call, FakeArm};
-use serde_json::json;
+use serde_json::{Value, json};
 
 fn stack() -> Stack {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../deploy/examples/langfuse.yaml");
@@ -227,4 +228,98 @@ async fn a_changed_scope_serves_nothing_until_the_next_resync() {
     assert!(reflector.set_scope(&[stack.clone(), more]));
     reflector.find_app(&app_id(scenario::LANGFUSE_APP)).await.unwrap();
     assert_eq!(ops(&fake.calls()), [format!("find_app {}", scenario::LANGFUSE_APP)]);
+}
+
+/// The fake, with the subscription's app LIST held open (after it read) until the test lets it go.
+struct HeldList {
+    fake: Arc<FakeArm>,
+    listed: tokio::sync::Notify,
+    release: tokio::sync::Notify,
+}
+
+#[async_trait::async_trait]
+impl ArmApi for HeldList {
+    async fn get_environment(&self, id: &ResourceId) -> ArmResult<ManagedEnvironment> {
+        self.fake.get_environment(id).await
+    }
+    async fn list_storages(&self, env: &ResourceId) -> ArmResult<Vec<EnvironmentStorage>> {
+        self.fake.list_storages(env).await
+    }
+    async fn find_app(&self, id: &ResourceId) -> ArmResult<Option<ContainerApp>> {
+        self.fake.find_app(id).await
+    }
+    async fn list_secrets(&self, id: &ResourceId) -> ArmResult<Vec<Secret>> {
+        self.fake.list_secrets(id).await
+    }
+    async fn list_apps(&self, sub: &str, rg: &str) -> ArmResult<Vec<ContainerApp>> {
+        self.fake.list_apps(sub, rg).await
+    }
+    async fn list_revisions(&self, id: &ResourceId) -> ArmResult<Vec<Revision>> {
+        self.fake.list_revisions(id).await
+    }
+    async fn create_app(&self, id: &ResourceId, app: &ContainerApp) -> ArmResult<ContainerApp> {
+        self.fake.create_app(id, app).await
+    }
+    async fn update_app(&self, id: &ResourceId, patch: &Value) -> ArmResult<ContainerApp> {
+        self.fake.update_app(id, patch).await
+    }
+    async fn revision_action(&self, app: &ResourceId, rev: &str, action: RevisionAction) -> ArmResult<()> {
+        self.fake.revision_action(app, rev, action).await
+    }
+    async fn get_share(&self, id: &ResourceId) -> ArmResult<Tagged<FileShare>> {
+        self.fake.get_share(id).await
+    }
+    async fn snapshot_share(&self, id: &ResourceId, if_match: Option<&str>) -> ArmResult<FileShare> {
+        self.fake.snapshot_share(id, if_match).await
+    }
+    async fn list_apps_in_subscription(&self, sub: &str) -> ArmResult<Listed<ContainerApp>> {
+        let listed = self.fake.list_apps_in_subscription(sub).await;
+        self.listed.notify_one();
+        self.release.notified().await;
+        listed
+    }
+    async fn list_environments_in_subscription(&self, sub: &str) -> ArmResult<Listed<ManagedEnvironment>> {
+        self.fake.list_environments_in_subscription(sub).await
+    }
+}
+
+#[tokio::test]
+async fn a_resync_that_listed_before_our_write_does_not_undo_it_in_the_cache() {
+    let fake = Arc::new(FakeArm::sidecar());
+    let stack = stack();
+    pass(fake.as_ref(), &stack).await;
+    let held = Arc::new(HeldList {
+        fake: fake.clone(),
+        listed: tokio::sync::Notify::new(),
+        release: tokio::sync::Notify::new(),
+    });
+    let reflector = Arc::new(Reflector::new(held.clone()));
+    reflector.set_scope(std::slice::from_ref(&stack));
+    let first = tokio::spawn({
+        let r = reflector.clone();
+        async move { r.resync().await }
+    });
+    held.listed.notified().await;
+    held.release.notify_one();
+    first.await.unwrap().unwrap();
+    // The second resync lists, then our write lands, then the (older) list is installed.
+    let second = tokio::spawn({
+        let r = reflector.clone();
+        async move { r.resync().await }
+    });
+    held.listed.notified().await;
+    let id = app_id(scenario::LANGFUSE_APP);
+    let written = reflector
+        .update_app(&id, &json!({"tags": {"written": "by us"}}))
+        .await
+        .unwrap();
+    held.release.notify_one();
+    second.await.unwrap().unwrap();
+    let cached = reflector.cached_app(&id).unwrap();
+    assert_eq!(
+        cached.system_data, written.system_data,
+        "the LIST read before the write lost"
+    );
+    let read = reflector.find_app(&id).await.unwrap().unwrap();
+    assert_eq!(read.system_data, written.system_data);
 }
