@@ -168,12 +168,17 @@ impl Cache {
     }
 }
 
-/// Nothing in motion: not provisioning, and the newest revision is the ready one. Until then
-/// every read of the app goes to ARM (replicas start and drain without `lastModifiedAt` moving).
+/// Nothing in motion: provisioned, and the newest revision is the ready one (when ARM says which
+/// is newest; the API's own examples omit it). Until then every read of the app goes to ARM
+/// (replicas start and drain without `lastModifiedAt` moving).
 pub(crate) fn app_settled(app: &ContainerApp) -> bool {
     let Some(p) = app.properties() else { return false };
     let done = matches!(p.provisioning_state.as_deref(), Some("Succeeded") | None);
-    done && p.latest_revision_name == p.latest_ready_revision_name
+    let newest_ready = p
+        .latest_revision_name
+        .as_ref()
+        .is_none_or(|latest| p.latest_ready_revision_name.as_ref() == Some(latest));
+    done && newest_ready
 }
 
 /// Revisions at rest: none provisioning, none inactive with replicas, at most one running. A

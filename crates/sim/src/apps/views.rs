@@ -63,9 +63,6 @@ pub fn view(state: &State, app: &AppRecord, now: Instant) -> Value {
         (Some(ext), Some(rev)) => format!("{}.{}{domain}", rev.name, internal(ext)),
         _ => String::new(),
     });
-    if let Some(r) = app.revisions.last() {
-        props["latestRevisionName"] = json!(r.name);
-    }
     if let Some(r) = latest_ready {
         props["latestReadyRevisionName"] = json!(r.name);
     }
