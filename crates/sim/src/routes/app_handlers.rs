@@ -6,7 +6,7 @@ use serde_json::json;
 use tokio::time::Instant;
 
 use super::Request;
-use super::router::find_app;
+use super::lookup::find_app;
 use crate::apps::{self, OpKind, Principal};
 use crate::error::{ArmFailure, ArmResult};
 use crate::faults::Fault;

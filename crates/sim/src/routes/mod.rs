@@ -4,6 +4,7 @@
 
 mod app_handlers;
 mod lists;
+mod lookup;
 mod resource_handlers;
 mod router;
 

@@ -5,7 +5,7 @@ use axum::http::StatusCode;
 use serde_json::json;
 
 use super::Request;
-use super::router::require;
+use super::lookup::require;
 use crate::environments;
 use crate::error::{ArmFailure, ArmResult};
 use crate::reply::Reply;

@@ -9,6 +9,7 @@ use tokio::time::Instant;
 use super::Request;
 use super::app_handlers::{container_app, operation_result, operation_status, revision};
 use super::lists;
+use super::lookup::{find_app, require};
 use super::resource_handlers::{file_share, storage};
 use crate::apps;
 use crate::environments;
@@ -155,19 +156,4 @@ fn method_or_type(rest: &[&str]) -> ArmFailure {
             rest.first().unwrap_or(&"")
         ),
     )
-}
-
-pub(super) fn require(ok: bool, kind: &str, id: &ResourceId) -> ArmResult<()> {
-    if ok {
-        Ok(())
-    } else {
-        Err(ArmFailure::not_found(kind, &id.to_string()))
-    }
-}
-
-pub(super) fn find_app<'s>(state: &'s State, id: &ResourceId) -> ArmResult<&'s apps::AppRecord> {
-    state
-        .apps
-        .get(&id.canonical())
-        .ok_or_else(|| ArmFailure::not_found(&format!("Microsoft.App/containerApps/{}", id.name()), &id.to_string()))
 }
