@@ -2,6 +2,7 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use aca_arm::{AuthMethod, Cloud};
 
@@ -246,8 +247,28 @@ pub struct RunArgs {
     /// all start together. `0s` starts them all at once.
     #[arg(long, value_name = "DURATION")]
     pub initial_spread: Option<String>,
+    /// `on`: passes read a cache filled by subscription LISTs (the reflector); `off`: every pass
+    /// reads ARM directly (the polling mode, for comparison).
+    #[arg(long, value_enum, default_value_t = CacheMode::On, env = "ACA_CACHE")]
+    pub cache: CacheMode,
+    /// How often the cache is refilled from the subscription LISTs, whatever else refreshed it.
+    #[arg(long, default_value = "10m", value_name = "DURATION", value_parser = positive_duration)]
+    pub resync: Duration,
     #[command(flatten)]
     pub arm: ArmArgs,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum CacheMode {
+    On,
+    Off,
+}
+
+/// A duration such as `2s`, `30s`, `10m`, longer than zero.
+fn positive_duration(text: &str) -> Result<Duration, String> {
+    aca_model::desired::parse_duration(text)
+        .filter(|d| !d.is_zero())
+        .ok_or_else(|| format!("`{text}` is not a duration longer than zero (e.g. 2s, 30s, 10m)"))
 }
 
 #[derive(Debug, Args)]

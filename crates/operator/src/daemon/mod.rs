@@ -31,6 +31,7 @@ use crate::leader::Leadership;
 use crate::metrics::Metrics;
 use crate::status::StatusBoard;
 
+pub mod resync;
 #[cfg(test)]
 mod tests;
 
