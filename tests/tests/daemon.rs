@@ -25,7 +25,18 @@ async fn migrated_daemon(name: &str, mode: &str, extra: &[&str]) -> (aca_sim::Si
 }
 
 fn run_args<'a>(file: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
-    let mut args = vec!["run", "-f", file, "--interval", "1s", "--reload-interval", "200ms"];
+    // `--resync 1s`: a person's edit reaches the cache the passes read within a second.
+    let mut args = vec![
+        "run",
+        "-f",
+        file,
+        "--interval",
+        "1s",
+        "--resync",
+        "1s",
+        "--reload-interval",
+        "200ms",
+    ];
     args.extend_from_slice(extra);
     args
 }

@@ -178,6 +178,8 @@ pub fn replica_via(
             file.to_str().unwrap(),
             "--interval",
             interval,
+            "--resync",
+            interval,
             "--leader-election",
             "blob",
             "--lease-duration",
