@@ -120,9 +120,8 @@ impl Reflector {
             .collect();
         for app in apps {
             let key = app.id.as_deref().unwrap_or_default().to_ascii_lowercase();
-            if !kept.contains_key(&key) {
-                let seq = cache.next_seq();
-                kept.insert(key, AppEntry::new(app, seq));
+            if let std::collections::btree_map::Entry::Vacant(slot) = kept.entry(key) {
+                slot.insert(AppEntry::new(app, cache.next_seq()));
             }
         }
         let count = kept.len();
