@@ -108,7 +108,14 @@ async fn observe_mode_alerts_and_never_writes() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn undeclared_fields_are_left_alone_and_steady_state_only_reads() {
-    let (sim, op, _) = migrated_daemon("steady", "enforce", &["--listen-metrics", "127.0.0.1:0"]).await;
+    // The read budget below is the polling mode's (`--cache off`); the cache's steady state
+    // (no per-app read at all) is tests/tests/reflector.rs.
+    let (sim, op, _) = migrated_daemon(
+        "steady",
+        "enforce",
+        &["--listen-metrics", "127.0.0.1:0", "--cache", "off"],
+    )
+    .await;
 
     // A pipeline bumps the Langfuse image and a person adds a tag: neither is declared.
     let live = app(&sim, "langfuse").await;
