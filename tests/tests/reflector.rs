@@ -1,5 +1,5 @@
-//! `run` reads the cache (the reflector): in steady state the simulator sees only the subscription
-//! LISTs and the storage list of each resync, no per-app GET; a person's edit in the portal is
+//! `run` reads the cache (the reflector): in steady state the simulator sees no per-app GET, and
+//! secrets and revisions are read again only after a resync; a person's edit in the portal is
 //! caught by the next resync (`--resync 2s`) and corrected.
 
 use std::time::Duration;
@@ -40,18 +40,29 @@ async fn steady_passes_send_no_per_app_get_and_a_resync_catches_a_portal_edit() 
     let passes = op.events().into_iter().filter(|e| is(e, "pass")).count();
     op.wait_events("a pass", passes + 1, T, |e| is(e, "pass")).await;
     admin(&sim, reqwest::Method::DELETE, "/_sim/requests", None).await;
+    let resyncs_before = op.events().into_iter().filter(|e| is(e, "resync")).count();
     let passes = op.events().into_iter().filter(|e| is(e, "pass")).count();
     let steady = op.wait_events("3 more passes", passes + 3, T, |e| is(e, "pass")).await;
     assert!(steady.iter().all(|e| e["drifts"] == 0), "steady: {steady:?}");
     let log = requests(&sim).await;
-    let per_app: Vec<&Value> = log
+    let resyncs_during = op.events().into_iter().filter(|e| is(e, "resync")).count() - resyncs_before;
+    let path = |r: &Value| r["path"].as_str().unwrap_or_default().to_ascii_lowercase();
+    // `.../containerApps/{name}` itself: a GET of one app.
+    let app_gets: Vec<String> = log
         .iter()
-        .filter(|r| {
-            let path = r["path"].as_str().unwrap_or_default().to_ascii_lowercase();
-            path.contains("/resourcegroups/") && path.contains("/containerapps/")
-        })
+        .filter(|r| r["method"] == "GET" && path(r).contains("/resourcegroups/"))
+        .map(path)
+        .filter(|p| p.rsplit('/').nth(1) == Some("containerapps"))
         .collect();
-    assert!(per_app.is_empty(), "no per-app read in steady state: {per_app:#?}");
+    assert!(app_gets.is_empty(), "no per-app GET in steady state: {app_gets:#?}");
+    // Secrets and revisions are read again only after a resync (their cache is dropped there):
+    // two apps declare secrets, one mounts the storage.
+    let secrets = log.iter().filter(|r| path(r).ends_with("/listsecrets")).count();
+    let revisions = log.iter().filter(|r| path(r).ends_with("/revisions")).count();
+    assert!(
+        secrets <= 2 * (resyncs_during + 1) && revisions <= resyncs_during + 1,
+        "{secrets} listSecrets and {revisions} revision lists over {resyncs_during} resyncs"
+    );
     assert!(writes(&log).is_empty(), "{log:#?}");
 
     // A person scales ClickHouse in the portal: the next resync brings it, the next pass corrects it.
