@@ -1,10 +1,12 @@
 //! The ARM client: one method per operation the operator needs.
 
+mod lists;
+
 use std::sync::Arc;
 use std::time::Duration;
 
 use aca_model::arm::{
-    APP_API_VERSION, ContainerApp, EnvironmentStorage, FileShare, List, ManagedEnvironment, ResourceId, Revision,
+    APP_API_VERSION, ContainerApp, EnvironmentStorage, FileShare, ManagedEnvironment, ResourceId, Revision,
     STORAGE_API_VERSION, Secret, SecretsCollection,
 };
 use azure_core::http::headers::HeaderName;
@@ -213,30 +215,6 @@ impl ArmClient {
     async fn get<T: DeserializeOwned>(&self, op: &ArmOperation, url: Url) -> ArmResult<T> {
         let raw = Self::expect_success(self.send(op, Method::Get, url, None, &[]).await?)?;
         Self::decode(op.name, &raw)
-    }
-
-    /// Follows `nextLink` through every page.
-    async fn list<T: DeserializeOwned>(&self, op: &ArmOperation, first: Url) -> ArmResult<Vec<T>> {
-        let mut out = Vec::new();
-        let mut next = Some(first);
-        while let Some(url) = next.take() {
-            let page: List<T> = self.get(op, url).await?;
-            out.extend(page.value);
-            if let Some(link) = page.next_link {
-                let url = Url::parse(&link).map_err(|e| ArmError::Decode {
-                    what: op.name.into(),
-                    message: e.to_string(),
-                })?;
-                if !endpoint::same_origin(&url, &self.endpoint) {
-                    return Err(ArmError::Decode {
-                        what: op.name.into(),
-                        message: format!("nextLink {url} leaves the ARM endpoint"),
-                    });
-                }
-                next = Some(url);
-            }
-        }
-        Ok(out)
     }
 
     pub async fn get_container_app(&self, id: &ResourceId) -> ArmResult<ContainerApp> {

@@ -25,7 +25,7 @@ pub mod operations;
 mod policies;
 mod throttle;
 
-pub use aca_arm_api::{ArmApi, ArmError, ArmResult, Cause, Fenced, RevisionAction, Tagged};
+pub use aca_arm_api::{ArmApi, ArmError, ArmResult, Cause, Fenced, Listed, RevisionAction, Tagged};
 pub use auth::{AuthMethod, AuthSettings, STATIC_TOKEN_ENV, StaticTokenCredential, token_credential};
 /// The secret wrapper credentials use (never printed by `Debug`).
 pub use azure_core::credentials::Secret;

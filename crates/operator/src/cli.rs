@@ -136,6 +136,8 @@ fn parse_auth(s: &str) -> Result<AuthMethod, String> {
 pub enum FlagError {
     #[error("`{0}` is not a duration (e.g. 2s, 30s, 5m)")]
     NotADuration(String),
+    #[error("`{0}` must be longer than zero (e.g. 2s, 30s, 10m)")]
+    Zero(String),
     #[error("must be 15-60 s (Azure Blob leases), got {}s", .0.as_secs())]
     LeaseOutOfRange(Duration),
 }
@@ -280,8 +282,32 @@ pub struct RunArgs {
     /// all start together. `0s` starts them all at once.
     #[arg(long, value_name = "DURATION", value_parser = duration_or_zero)]
     pub initial_spread: Option<Duration>,
+    /// `on`: passes read a cache filled by subscription LISTs (the reflector); `off`: every pass
+    /// reads ARM directly (the polling mode, for comparison).
+    #[arg(long, value_enum, default_value_t = CacheMode::On, env = "ACA_CACHE")]
+    pub cache: CacheMode,
+    /// How often the cache is refilled from the subscription LISTs, whatever else refreshed it.
+    #[arg(long, default_value = "10m", value_name = "DURATION", value_parser = positive_duration)]
+    pub resync: Duration,
     #[command(flatten)]
     pub arm: ArmArgs,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum CacheMode {
+    On,
+    Off,
+}
+
+/// A duration such as `2s`, `30s`, `10m`, longer than zero.
+fn positive_duration(text: &str) -> Result<Duration, FlagError> {
+    duration(text).and_then(|d| {
+        if d.is_zero() {
+            Err(FlagError::Zero(text.to_string()))
+        } else {
+            Ok(d)
+        }
+    })
 }
 
 #[derive(Debug, Args)]

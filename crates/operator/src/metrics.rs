@@ -42,7 +42,7 @@ pub struct PassLabels {
     pub result: String,
 }
 
-/// A reload concerns all files at once: no `stack` label.
+/// A reload (or a resync) concerns all stacks at once: no `stack` label.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct ReloadLabels {
     pub result: String,
@@ -87,6 +87,8 @@ pub struct Metrics {
     pub leader: Gauge,
     /// `aca_reconcile_panics_total`: passes that panicked (the stack is retried).
     pub reconcile_panics: Counter,
+    /// `aca_resyncs_total` by result: full LIST refreshes of the reflector (`run --resync`).
+    pub resyncs: Family<ReloadLabels, Counter>,
     seen_requests: Mutex<BTreeMap<(String, u16), u64>>,
     seen_wait_ms: Mutex<u64>,
     /// The client's counters, read at each scrape so requests show as they happen.
@@ -114,6 +116,7 @@ impl Metrics {
             reloads: Family::default(),
             leader: Gauge::default(),
             reconcile_panics: Counter::default(),
+            resyncs: Family::default(),
             seen_requests: Mutex::new(BTreeMap::new()),
             seen_wait_ms: Mutex::new(0),
             arm_stats: std::sync::OnceLock::new(),
@@ -167,6 +170,11 @@ impl Metrics {
             "reconcile_panics",
             "Passes that panicked (the stack was freed and retried)",
             m.reconcile_panics.clone(),
+        );
+        r.register(
+            "resyncs",
+            "Full LIST refreshes of the cache the passes read, by result",
+            m.resyncs.clone(),
         );
         m
     }

@@ -120,7 +120,7 @@ async fn edit(ctx: Ctx, id: String, by: By, body: Bytes, kind: OpKind) -> Respon
         }
         body["id"] = json!(id.to_string());
         crate::state::stamp_system_data(&mut body, &who, false);
-        if let Err(e) = state.seed(body, &who) {
+        if let Err(e) = crate::seed::seed(&mut state, body, &who) {
             return bad(e);
         }
     }
@@ -245,7 +245,8 @@ fn seed_scenario(state: &mut State, name: &str) -> Response {
         ));
     };
     for r in resources {
-        if let Err(e) = state.seed(
+        if let Err(e) = crate::seed::seed(
+            state,
             r,
             &Principal {
                 name: "terraform@contoso.com".into(),

@@ -42,6 +42,9 @@ pub struct SimArgs {
     /// How long an old revision keeps its replicas after the new one is ready (Single mode), in ms.
     #[arg(long, default_value_t = 600, value_name = "MS")]
     pub overlap_ms: u64,
+    /// Items per page of every list (the rest follows through `nextLink`).
+    #[arg(long, default_value_t = crate::config::DEFAULT_PAGE_SIZE as u64, value_parser = clap::value_parser!(u64).range(1..), value_name = "N")]
+    pub page_size: u64,
     /// Turn ARM's per-subscription throttle off.
     #[arg(long)]
     pub no_throttle: bool,
@@ -74,6 +77,7 @@ impl SimArgs {
                 revision_start: Duration::from_millis(self.revision_start_ms),
                 overlap: Duration::from_millis(self.overlap_ms),
                 throttle: !self.no_throttle,
+                page_size: self.page_size as usize,
                 ..SimConfig::default()
             },
             tls_ca_out: if self.tls { self.ca_out.clone() } else { None },

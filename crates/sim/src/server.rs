@@ -72,11 +72,11 @@ impl Simulator {
         };
         if let Some(name) = &options.scenario {
             for r in scenario::resources(name).ok_or_else(|| StartError::UnknownScenario(name.clone()))? {
-                state.seed(r, &seeder).map_err(StartError::Seed)?;
+                crate::seed::seed(&mut state, r, &seeder).map_err(StartError::Seed)?;
             }
         }
         for r in options.seed {
-            state.seed(r, &seeder).map_err(StartError::Seed)?;
+            crate::seed::seed(&mut state, r, &seeder).map_err(StartError::Seed)?;
         }
         let state = Arc::new(Mutex::new(state));
         let listener = TcpListener::bind(options.listen)

@@ -33,7 +33,17 @@ pub fn daemon(sim: &Simulator, file: &Path) -> Running {
     let file = file.to_str().unwrap();
     Running::spawn(operator(
         sim,
-        &["run", "-f", file, "--interval", "1s", "--reload-interval", "200ms"],
+        &[
+            "run",
+            "-f",
+            file,
+            "--interval",
+            "1s",
+            "--resync",
+            "1s",
+            "--reload-interval",
+            "200ms",
+        ],
     ))
 }
 

@@ -167,6 +167,10 @@ pub fn replica_via(
             file.to_str().unwrap(),
             "--interval",
             interval,
+            // A person's edit reaches the cache within a second whatever the interval: a new
+            // leader's first pass sees it.
+            "--resync",
+            "1s",
             "--leader-election",
             "blob",
             "--lease-duration",

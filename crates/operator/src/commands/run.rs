@@ -80,8 +80,23 @@ pub async fn run(args: &RunArgs) -> ExitCode {
         "aca-operator running"
     );
 
+    // Passes read the cache (kept filled by the resync task) or, with `--cache off`, ARM itself.
+    let api: Arc<dyn aca_reconcile::ArmApi> = match args.cache {
+        crate::cli::CacheMode::Off => client,
+        crate::cli::CacheMode::On => {
+            let reflector = Arc::new(aca_reconcile::Reflector::new(client));
+            tokio::spawn(crate::daemon::resync::keep_in_sync(
+                reflector.clone(),
+                rx.clone(),
+                args.resync,
+                metrics.clone(),
+                cancel.clone(),
+            ));
+            reflector
+        }
+    };
     let daemon = Daemon {
-        api: client,
+        api,
         metrics,
         health,
         status,

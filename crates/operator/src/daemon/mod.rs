@@ -11,6 +11,9 @@
 //! | reload | a valid new desired state | `Trigger::Keys`: new stacks run now, removed ones are forgotten, held ones are released |
 //! | leadership | this replica became leader | `Trigger::All`: every stack now; one that is running runs again after |
 //! | panic | a pass that panicked | counted (`aca_reconcile_panics_total`); the controller frees the stack, logs `reconcile_panicked`, retries after 1 s doubling |
+//!
+//! Passes read `aca_reconcile::Reflector` unless `run --cache off`; `resync.rs` refills it every
+//! `--resync` and when the stacks change (it triggers no pass).
 
 use std::collections::HashMap;
 use std::panic::AssertUnwindSafe;
@@ -31,6 +34,7 @@ use crate::leader::Leadership;
 use crate::metrics::Metrics;
 use crate::status::StatusBoard;
 
+pub mod resync;
 #[cfg(test)]
 mod tests;
 

@@ -47,7 +47,7 @@ impl Executor<'_> {
             step,
             &format!("{} of {name} to stop on `{storage}`", revisions.join(", ")),
             || async {
-                let live = self.api.list_revisions(&id).await?;
+                let live = self.api.list_revisions_fresh(&id).await?;
                 Ok(!live
                     .iter()
                     .any(|r| r.name.as_ref().is_some_and(|n| revisions.contains(n)) && r.may_be_running()))

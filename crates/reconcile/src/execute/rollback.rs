@@ -11,7 +11,7 @@ impl Executor<'_> {
     pub(super) async fn stop(&self, step: &Step, key: &str, storage: &str) -> Result<StepOutcome, ExecError> {
         let spec = self.spec(key)?;
         let id = app_id(self.stack, &spec.name);
-        let revisions = self.api.list_revisions(&id).await?;
+        let revisions = self.api.list_revisions_fresh(&id).await?;
         let mut stopped = Vec::new();
         for r in revisions
             .iter()
@@ -48,14 +48,14 @@ impl Executor<'_> {
         let owner_id = app_id(self.stack, &owner.name);
         let live_owner = self
             .api
-            .find_app(&owner_id)
+            .read_app_fresh(&owner_id)
             .await?
             .ok_or_else(|| ExecError::AppMissing(owner_key.to_string()))?;
         // Nothing else may run on the share when the sidecar starts.
         for other in self.stack.apps.iter().filter(|a| a.key != host_key) {
             let id = app_id(self.stack, &other.name);
-            if self.api.find_app(&id).await?.is_some() {
-                let revisions = self.api.list_revisions(&id).await?;
+            if self.api.read_app_fresh(&id).await?.is_some() {
+                let revisions = self.api.list_revisions_fresh(&id).await?;
                 if !layout::running_mounts(&revisions, storage).is_empty() {
                     return Err(ExecError::Invariant(format!(
                         "apps.{} still runs on `{storage}`",

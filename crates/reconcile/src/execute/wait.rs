@@ -15,7 +15,7 @@ impl Executor<'_> {
             step,
             &format!("apps.{key} to have no running revision on `{storage}`"),
             || async {
-                let revisions = self.api.list_revisions(&id).await?;
+                let revisions = self.api.list_revisions_fresh(&id).await?;
                 Ok(layout::running_mounts(&revisions, storage).is_empty())
             },
         )
@@ -26,14 +26,14 @@ impl Executor<'_> {
         let spec = self.spec(key)?;
         let id = app_id(self.stack, &spec.name);
         self.wait_for(step, &format!("apps.{key} to run"), || async {
-            let Some(app) = self.api.find_app(&id).await? else {
+            let Some(app) = self.api.read_app_fresh(&id).await? else {
                 return Ok(false);
             };
             if app.provisioning_state() == Some("Failed") {
                 return Err(ExecError::ProvisioningFailed(key.to_string()));
             }
             let latest_ready = app.properties().and_then(|p| p.latest_ready_revision_name.clone());
-            let revisions = self.api.list_revisions(&id).await?;
+            let revisions = self.api.list_revisions_fresh(&id).await?;
             Ok(latest_ready.is_some_and(|name| {
                 revisions
                     .iter()

@@ -13,7 +13,7 @@ use crate::plan::Step;
 impl Executor<'_> {
     /// The fresh app, refusing to go on if it changed since the observation.
     pub(super) async fn fresh(&self, key: &str, spec: &AppSpec) -> Result<Option<ContainerApp>, ExecError> {
-        let fresh = self.api.find_app(&app_id(self.stack, &spec.name)).await?;
+        let fresh = self.api.read_app_fresh(&app_id(self.stack, &spec.name)).await?;
         let seen = self.observed.app(key);
         let stamp = |a: Option<&ContainerApp>| {
             a.and_then(|a| a.system_data.as_ref())
@@ -65,7 +65,7 @@ impl Executor<'_> {
             }
             for (name, label) in others {
                 let id = app_id(self.stack, &name);
-                let revisions = match self.api.list_revisions(&id).await {
+                let revisions = match self.api.list_revisions_fresh(&id).await {
                     Ok(r) => r,
                     Err(ArmError::NotFound { .. }) => continue,
                     Err(e) => return Err(e.into()),
@@ -133,7 +133,7 @@ impl Executor<'_> {
         }
         let mut stopped = Vec::new();
         if let (Some(storage), true) = (recreate, patch.template_changed) {
-            let revisions = self.api.list_revisions(&id).await?;
+            let revisions = self.api.list_revisions_fresh(&id).await?;
             for r in revisions
                 .iter()
                 .filter(|r| r.is_active() && r.mounted_storages().iter().any(|s| s.eq_ignore_ascii_case(storage)))
@@ -152,7 +152,7 @@ impl Executor<'_> {
                 },
                 &format!("apps.{key} to stop on `{storage}`"),
                 || async {
-                    let revisions = self.api.list_revisions(&id).await?;
+                    let revisions = self.api.list_revisions_fresh(&id).await?;
                     Ok(layout::running_mounts(&revisions, storage).is_empty())
                 },
             )
@@ -177,7 +177,7 @@ impl Executor<'_> {
         if patch.secrets_changed && !patch.template_changed {
             for r in self
                 .api
-                .list_revisions(&id)
+                .list_revisions_fresh(&id)
                 .await?
                 .iter()
                 .filter(|r| r.is_active() && r.replicas() > 0)
