@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use aca_arm::ArmClient;
 use aca_model::desired::{DesiredState, load_paths};
+use futures_util::StreamExt;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
@@ -87,6 +88,13 @@ pub async fn run(args: &RunArgs) -> ExitCode {
             return ExitCode::from(1);
         }
     };
+    let watch = match crate::daemon::events::start(args, cancel.clone()) {
+        Ok(w) => w,
+        Err(e) => {
+            eprintln!("aca-operator: {e}");
+            return ExitCode::from(1);
+        }
+    };
     let status = Arc::new(StatusBoard::default());
     if let Some(addr) = args.listen_metrics {
         let Some(routes) = crate::status::routes_for(addr, args.status_token_file.as_deref(), &status) else {
@@ -115,6 +123,14 @@ pub async fn run(args: &RunArgs) -> ExitCode {
         "aca-operator running"
     );
 
+    let watch = watch.map(|w| {
+        metrics.watch_events(w.stats.clone());
+        health.set_events(w.stats.clone());
+        // The hook before each event triggers its stacks: the reflector's `refresh(&ResourceId)`
+        // goes here, so the pass the event starts reads a fresh cache.
+        let on_event = |_event: &aca_events::ResourceEvent| async {};
+        crate::daemon::events::triggers(w.events, rx.clone(), metrics.clone(), on_event).boxed()
+    });
     let daemon = Daemon {
         api: client,
         metrics,
@@ -127,6 +143,7 @@ pub async fn run(args: &RunArgs) -> ExitCode {
         per_subscription: args.max_concurrent_per_subscription,
         initial_spread,
         shutdown_timeout,
+        watch: std::sync::Mutex::new(watch),
     };
     daemon.run(rx, leader_rx).await;
     stop_election.cancel();
