@@ -45,6 +45,14 @@ pub struct SimArgs {
     /// Turn ARM's per-subscription throttle off.
     #[arg(long)]
     pub no_throttle: bool,
+    /// Put an Event Grid event into this Storage queue after every successful write (as Event
+    /// Grid's subscription topic does), e.g. `https://127.0.0.1:10001/devstoreaccount1/events`.
+    /// A bearer token for it comes from ACA_SIM_EVENTS_TOKEN (never a flag).
+    #[arg(long, value_name = "URL")]
+    pub events_queue: Option<String>,
+    /// A CA certificate (PEM) to trust for --events-queue (Azurite's, for instance).
+    #[arg(long, value_name = "FILE", requires = "events_queue")]
+    pub events_ca_cert: Option<PathBuf>,
 }
 
 /// Why the simulator could not start from these flags.
@@ -97,6 +105,18 @@ pub async fn serve(args: &SimArgs, program: &str) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    if let Some(queue_url) = &args.events_queue {
+        let target = crate::events::EventsTarget {
+            queue_url: queue_url.clone(),
+            token: std::env::var("ACA_SIM_EVENTS_TOKEN").ok(),
+            ca_cert: args.events_ca_cert.clone(),
+        };
+        if let Err(e) = sim.publish_events(target) {
+            eprintln!("{program}: {e}");
+            sim.stop().await;
+            return ExitCode::FAILURE;
+        }
+    }
     println!("listening on {}", sim.base_url);
     shutdown_signal().await;
     sim.stop().await;

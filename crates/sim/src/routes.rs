@@ -24,6 +24,8 @@ use crate::{api_version, environments};
 pub struct Ctx {
     pub state: Arc<Mutex<State>>,
     pub scheme: &'static str,
+    /// Event Grid events after successful writes (crates/sim/src/events.rs).
+    pub events: crate::events::EventSink,
 }
 
 /// What one request is, once parsed.
@@ -107,6 +109,7 @@ pub async fn handle(
                 .map(str::to_string),
             fault: fault.is_some(),
         });
+        ctx.events.after_write(req.method, uri.path(), reply.status.as_u16());
         (reply, fault)
     };
     if let Some(ms) = fault.as_ref().and_then(|f| f.delay_ms) {

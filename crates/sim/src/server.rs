@@ -47,6 +47,7 @@ pub struct Simulator {
     /// `http://127.0.0.1:PORT` (or `https://localhost:PORT` in TLS mode).
     pub base_url: String,
     state: Arc<Mutex<State>>,
+    events: crate::events::EventSink,
     shutdown: Option<oneshot::Sender<()>>,
     task: JoinHandle<()>,
 }
@@ -89,6 +90,7 @@ impl Simulator {
             addr: options.listen,
             source,
         })?;
+        let events = crate::events::EventSink::default();
         let (tx, rx) = oneshot::channel::<()>();
         let shutdown = async move {
             let _ = rx.await;
@@ -98,6 +100,7 @@ impl Simulator {
                 let app = app(Ctx {
                     state: state.clone(),
                     scheme: "http",
+                    events: events.clone(),
                 });
                 let task = tokio::spawn(async move {
                     let _ = axum::serve(listener, app).with_graceful_shutdown(shutdown).await;
@@ -109,6 +112,7 @@ impl Simulator {
                 let app = app(Ctx {
                     state: state.clone(),
                     scheme: "https",
+                    events: events.clone(),
                 });
                 let task = tokio::spawn(async move {
                     let _ = axum::serve(tls, app).with_graceful_shutdown(shutdown).await;
@@ -120,6 +124,7 @@ impl Simulator {
             addr,
             base_url,
             state,
+            events,
             shutdown: Some(tx),
             task,
         })
@@ -128,6 +133,11 @@ impl Simulator {
     /// The simulator's state, for in-process tests that inspect it directly.
     pub fn state(&self) -> Arc<Mutex<State>> {
         self.state.clone()
+    }
+
+    /// From now on, puts an Event Grid event into `target`'s queue after every successful write.
+    pub fn publish_events(&self, target: crate::events::EventsTarget) -> Result<(), String> {
+        self.events.enable(target)
     }
 
     /// Faults injected so far that never answered a request. A fault test asserts this is empty, so
@@ -145,5 +155,5 @@ impl Simulator {
 }
 
 fn app(ctx: Ctx) -> Router {
-    admin::router().fallback(routes::handle).with_state(ctx)
+    admin::router().merge(crate::events::router()).fallback(routes::handle).with_state(ctx)
 }

@@ -11,14 +11,15 @@
 //! | `Microsoft.App/containerApps/{name}` (or its revisions, actions) | declared app, by name |
 //! | any `Microsoft.App/containerApps` in the stack's resource group | a possible mounter of its storages (an invariant observes every app) |
 //!
-//! Anything else (other providers, other subscriptions) is counted and dropped.
+//! Anything else (other providers, other subscriptions, and `list*` actions, which are reads
+//! every pass makes) is counted and dropped.
 
 use std::collections::VecDeque;
 use std::future::Future;
 use std::sync::Arc;
 
 use aca_controller::{Cause, Trigger};
-use aca_events::{ResourceEvent, Watch};
+use aca_events::{EventKind, ResourceEvent, Watch};
 use aca_model::arm::ResourceId;
 use aca_model::desired::{DesiredState, Stack};
 use futures_util::{Stream, stream};
@@ -43,8 +44,21 @@ pub fn concerns(stack: &Stack, id: &ResourceId) -> bool {
     false
 }
 
+/// A read that ARM reports as an action (`listSecrets`, `listKeys`...): every pass makes some, so
+/// triggering on them would run each stack again and again.
+fn is_read(event: &ResourceEvent) -> bool {
+    let action = match &event.operation_name {
+        Some(op) => op.trim_end_matches("/action").rsplit('/').next().unwrap_or_default().to_string(),
+        None => event.subject.text().rsplit('/').next().unwrap_or_default().to_string(),
+    };
+    event.kind == EventKind::Action && action.to_ascii_lowercase().starts_with("list")
+}
+
 /// The stacks `event` concerns, by name.
 pub fn stacks_for(desired: &DesiredState, event: &ResourceEvent) -> Vec<String> {
+    if is_read(event) {
+        return Vec::new();
+    }
     let Some(id) = event.subject.resource() else { return Vec::new() };
     desired
         .stacks
@@ -160,6 +174,25 @@ stacks:
         assert_eq!(of(&format!("{S1}/rg-x/providers/Microsoft.App/containerApps/other")), none);
         assert_eq!(of(&format!("{S1}/rg-one/providers/Microsoft.Storage/storageAccounts/web")), none);
         assert_eq!(of("/subscriptions/00000000-0000-0000-0000-000000000001"), none);
+    }
+
+    #[test]
+    fn a_list_action_triggers_nothing_but_a_restart_does() {
+        let d = desired();
+        let app = format!("{S1}/rg-one/providers/Microsoft.App/containerApps/web");
+        let action = |subject: String, op: &str| {
+            let text = serde_json::json!({"eventType": "Microsoft.Resources.ResourceActionSuccess",
+                "subject": subject, "data": {"operationName": op}})
+            .to_string();
+            aca_events::decode(&text).unwrap().remove(0)
+        };
+        let list = action(format!("{app}/listSecrets"), "Microsoft.App/containerApps/listSecrets/action");
+        assert!(stacks_for(&d, &list).is_empty());
+        let restart = action(
+            format!("{app}/revisions/web--r1/restart"),
+            "Microsoft.App/containerApps/revisions/restart/action",
+        );
+        assert_eq!(stacks_for(&d, &restart), ["one"]);
     }
 
     #[tokio::test]
