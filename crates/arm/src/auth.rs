@@ -23,7 +23,7 @@ use azure_identity::{
 
 use crate::cloud::Cloud;
 use crate::endpoint::is_loopback;
-use crate::error::ArmError;
+use aca_arm_api::ArmError;
 
 /// The environment variable holding a static bearer token (simulator and tests only).
 pub const STATIC_TOKEN_ENV: &str = "ACA_STATIC_TOKEN";

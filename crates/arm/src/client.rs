@@ -21,7 +21,6 @@ use serde::de::DeserializeOwned;
 use crate::auth::{AuthSettings, Credential, credential};
 use crate::cloud::Cloud;
 use crate::endpoint;
-use crate::error::{ArmError, ArmResult};
 use crate::fence::WriteFence;
 use crate::lro::{LroSettings, retry_after};
 use crate::operations::{self, ArmOperation};
@@ -30,6 +29,7 @@ use crate::policies::{
     WriteRequest,
 };
 use crate::throttle::{ClientThrottle, ThrottleSettings};
+use aca_arm_api::{ArmError, ArmResult};
 
 /// Responses larger than this are refused rather than parsed (ARM's are far smaller).
 const MAX_RESPONSE_BYTES: usize = 16 * 1024 * 1024;
@@ -85,19 +85,7 @@ impl Default for ArmConfig {
     }
 }
 
-/// A value and the ETag it was read with.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Tagged<T> {
-    pub value: T,
-    pub etag: Option<String>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RevisionAction {
-    Activate,
-    Deactivate,
-    Restart,
-}
+use aca_arm_api::{RevisionAction, Tagged};
 
 #[derive(Debug, Clone)]
 pub struct ArmClient {
@@ -247,7 +235,7 @@ impl ArmClient {
             .pipeline
             .send(&ctx, &mut request, Some(options))
             .await
-            .map_err(|e| ArmError::from_pipeline(&e))?;
+            .map_err(|e| crate::error::from_pipeline(&e))?;
         if raw.body().len() > MAX_RESPONSE_BYTES {
             return Err(ArmError::Decode {
                 what: op.name.into(),

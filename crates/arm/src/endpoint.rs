@@ -5,7 +5,7 @@ use std::net::IpAddr;
 
 use azure_core::http::Url;
 
-use crate::error::ArmError;
+use aca_arm_api::ArmError;
 
 /// True when the URL's host is `localhost` or a loopback IP (127.0.0.0/8, ::1).
 pub fn is_loopback(url: &Url) -> bool {

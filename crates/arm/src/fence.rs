@@ -16,6 +16,8 @@ use std::time::Duration;
 use tokio::sync::watch;
 use tokio::time::Instant;
 
+use aca_arm_api::Fenced;
+
 /// Until when writes are allowed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Window {
@@ -25,17 +27,6 @@ enum Window {
     Until(Instant),
     /// Not the leader.
     Closed,
-}
-
-/// Why a write attempt was not sent.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum Fenced {
-    #[error("this replica does not hold the leader lease")]
-    NotHeld,
-    #[error("the leader lease window ended {} ms ago", late.as_millis())]
-    WindowEnded { late: Duration },
-    #[error("the next attempt would wait {} ms, past the end of the leader lease window in {} ms", wait.as_millis(), left.as_millis())]
-    WaitBeyondWindow { wait: Duration, left: Duration },
 }
 
 /// Shared by the election (which moves the window) and every clone of the ARM client (which checks

@@ -14,9 +14,9 @@ use azure_core::http::{AsyncRawResponse, Context, Request, StatusCode, Transport
 use tokio::time::Instant;
 
 use crate::auth::{AuthMethod, AuthSettings};
-use crate::client::{ArmClient, ArmConfig, RevisionAction};
-use crate::error::ArmError;
-use crate::fence::{Fenced, WriteFence};
+use crate::{ArmClient, ArmConfig, RevisionAction};
+use crate::{Fenced, WriteFence};
+use aca_arm_api::ArmError;
 
 /// Answers each request with the next scripted status (and `Retry-After` seconds); records when
 /// each attempt reached it.

@@ -10,6 +10,7 @@
 //!
 //! The client knows nothing of desired state.
 
+mod api;
 mod auth;
 mod client;
 mod cloud;
@@ -23,14 +24,14 @@ pub mod operations;
 mod policies;
 mod throttle;
 
+pub use aca_arm_api::{ArmApi, ArmError, ArmResult, Fenced, RevisionAction, Tagged};
 pub use auth::{AuthMethod, AuthSettings, STATIC_TOKEN_ENV, StaticTokenCredential, token_credential};
 /// The secret wrapper credentials use (never printed by `Debug`).
 pub use azure_core::credentials::Secret;
-pub use client::{ArmClient, ArmConfig, RevisionAction, Tagged};
+pub use client::{ArmClient, ArmConfig};
 pub use cloud::Cloud;
 pub use endpoint::is_loopback;
-pub use error::{ArmError, ArmResult};
-pub use fence::{Fenced, Transitions, WriteFence};
+pub use fence::{Transitions, WriteFence};
 pub use lro::LroSettings;
 pub use policies::ArmStats;
 pub use throttle::ThrottleSettings;

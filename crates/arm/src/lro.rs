@@ -11,8 +11,8 @@ use tokio::time::Instant;
 
 use crate::client::ArmClient;
 use crate::endpoint::same_origin;
-use crate::error::{ArmError, ArmResult};
 use crate::operations;
+use aca_arm_api::{ArmError, ArmResult};
 
 /// How often a long wait is logged.
 const PROGRESS_EVERY: Duration = Duration::from_secs(5);

@@ -12,7 +12,9 @@ use azure_core::http::{Context, Request};
 use tokio::time::Instant;
 
 use crate::endpoint::is_loopback;
-use crate::fence::{Fenced, WriteFence};
+use aca_arm_api::Fenced;
+
+use crate::fence::WriteFence;
 use crate::throttle::{Budget, ClientThrottle};
 
 /// Sends a static bearer token, to loopback hosts only (checked on every request).

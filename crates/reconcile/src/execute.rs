@@ -13,7 +13,7 @@
 
 use std::time::Duration;
 
-use aca_arm::{ArmError, RevisionAction};
+use aca_arm_api::{ArmError, RevisionAction};
 use aca_model::arm::ContainerApp;
 use aca_model::desired::{AppSpec, Stack};
 use tokio::time::Instant;

@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use aca_arm::ArmResult;
+use aca_arm_api::ArmResult;
 use aca_model::arm::{ContainerApp, EnvironmentStorage, ManagedEnvironment, ResourceId, Revision};
 use aca_model::desired::{AppSpec, Stack};
 use futures_util::stream::{self, StreamExt};
@@ -85,7 +85,7 @@ pub async fn observe(api: &dyn ArmApi, stack: &Stack) -> ArmResult<Observed> {
     let env_id = environment_id(stack);
     let environment = match api.get_environment(&env_id).await {
         Ok(env) => Some(env),
-        Err(aca_arm::ArmError::NotFound { .. }) => None,
+        Err(aca_arm_api::ArmError::NotFound { .. }) => None,
         Err(e) => return Err(e),
     };
     let mut storages = BTreeMap::new();
@@ -173,7 +173,7 @@ async fn observe_environment(
                 observed.revisions.insert(name, r);
             }
             // Deleted between the list and this read: nothing of it runs.
-            Err(aca_arm::ArmError::NotFound { .. }) => {}
+            Err(aca_arm_api::ArmError::NotFound { .. }) => {}
             Err(e) => return Err(e),
         }
     }

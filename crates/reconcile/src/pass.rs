@@ -97,7 +97,7 @@ pub struct PassReport {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PassError {
     #[error("observe: {0}")]
-    Observe(aca_arm::ArmError),
+    Observe(aca_arm_api::ArmError),
     #[error("apply: {0}")]
     Apply(ExecError),
     /// Preflight errors: nothing is corrected until they are fixed.

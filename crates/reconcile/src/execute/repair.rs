@@ -1,7 +1,7 @@
 //! Invariant repairs on revisions: deactivate our own extra revisions, start a stopped singleton
 //! again. Each refuses to start anything while another app runs on the exclusive storage.
 
-use aca_arm::{ArmError, RevisionAction};
+use aca_arm_api::{ArmError, RevisionAction};
 use serde_json::json;
 
 use super::{ExecError, Executor, StepOutcome};

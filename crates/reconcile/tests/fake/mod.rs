@@ -9,7 +9,7 @@
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 
-use aca_arm::{ArmError, ArmResult, RevisionAction, Tagged};
+use aca_arm_api::{ArmError, ArmResult, RevisionAction, Tagged};
 use aca_model::arm::{ContainerApp, EnvironmentStorage, FileShare, ManagedEnvironment, ResourceId, Revision, Secret};
 use aca_reconcile::ArmApi;
 use async_trait::async_trait;

@@ -1,0 +1,15 @@
+//! Plain values the trait's methods take and give.
+
+/// A value and the ETag it was read with.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Tagged<T> {
+    pub value: T,
+    pub etag: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RevisionAction {
+    Activate,
+    Deactivate,
+    Restart,
+}
