@@ -87,6 +87,11 @@ impl SimArgs {
             tls_ca_out: if self.tls { self.ca_out.clone() } else { None },
             seed,
             scenario: self.scenario.clone(),
+            events: self.events_queue.as_ref().map(|queue_url| crate::events::EventsTarget {
+                queue_url: queue_url.clone(),
+                token: std::env::var("ACA_SIM_EVENTS_TOKEN").ok(),
+                ca_cert: self.events_ca_cert.clone(),
+            }),
         })
     }
 }
@@ -105,18 +110,6 @@ pub async fn serve(args: &SimArgs, program: &str) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    if let Some(queue_url) = &args.events_queue {
-        let target = crate::events::EventsTarget {
-            queue_url: queue_url.clone(),
-            token: std::env::var("ACA_SIM_EVENTS_TOKEN").ok(),
-            ca_cert: args.events_ca_cert.clone(),
-        };
-        if let Err(e) = sim.publish_events(target) {
-            eprintln!("{program}: {e}");
-            sim.stop().await;
-            return ExitCode::FAILURE;
-        }
-    }
     println!("listening on {}", sim.base_url);
     shutdown_signal().await;
     sim.stop().await;

@@ -26,6 +26,8 @@ pub struct StartOptions {
     pub seed: Vec<Value>,
     /// A built-in scenario to load at start.
     pub scenario: Option<String>,
+    /// Put an Event Grid event into this queue after every successful write (see `events`).
+    pub events: Option<crate::events::EventsTarget>,
 }
 
 impl Default for StartOptions {
@@ -36,6 +38,7 @@ impl Default for StartOptions {
             tls_ca_out: None,
             seed: Vec::new(),
             scenario: None,
+            events: None,
         }
     }
 }
@@ -62,6 +65,8 @@ pub enum StartError {
     Seed(String),
     #[error("TLS set-up failed: {0}")]
     Tls(String),
+    #[error("event publisher: {0}")]
+    Events(String),
 }
 
 impl Simulator {
@@ -120,6 +125,9 @@ impl Simulator {
                 (format!("https://localhost:{}", addr.port()), task)
             }
         };
+        if let Some(target) = options.events {
+            events.enable(target).map_err(StartError::Events)?;
+        }
         Ok(Simulator {
             addr,
             base_url,

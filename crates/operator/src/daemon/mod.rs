@@ -241,6 +241,7 @@ impl Shared {
             gate: Some(d.leadership.gate()),
             bindings: Some(self.bindings.clone()),
             on_found: Some(found_counter(&d.metrics)),
+            cause: Some(request.causes.to_string()),
             ..PassOptions::default()
         };
         // The cutover's outage, measured from the steps as they finish (the playbook's clock).
