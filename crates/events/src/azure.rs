@@ -22,7 +22,9 @@ pub struct AzureQueue {
 
 impl std::fmt::Debug for AzureQueue {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AzureQueue").field("url", &self.client.url().as_str()).finish()
+        f.debug_struct("AzureQueue")
+            .field("url", &self.client.url().as_str())
+            .finish()
     }
 }
 
@@ -70,7 +72,8 @@ impl AzureQueue {
             },
             ..QueueClientOptions::default()
         };
-        let client = QueueClient::new(url.clone(), credential, Some(options)).map_err(|e| client_error(e.to_string()))?;
+        let client =
+            QueueClient::new(url.clone(), credential, Some(options)).map_err(|e| client_error(e.to_string()))?;
         Ok(AzureQueue { client })
     }
 }
@@ -102,7 +105,11 @@ impl MessageQueue for AzureQueue {
         let mut options = QueueClientReceiveMessagesOptions::default();
         options.number_of_messages = Some(i32::from(max));
         options.visibility_timeout = Some(VISIBILITY_TIMEOUT_S);
-        let response = self.client.receive_messages(Some(options)).await.map_err(|e| describe(&e))?;
+        let response = self
+            .client
+            .receive_messages(Some(options))
+            .await
+            .map_err(|e| describe(&e))?;
         let list = response.into_model().map_err(|e| describe(&e))?;
         Ok(list
             .items

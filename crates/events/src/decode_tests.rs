@@ -38,7 +38,9 @@ fn an_event_grid_write_decodes_with_its_arm_id_operation_and_time() {
     assert_eq!(events.len(), 1);
     let e = &events[0];
     assert_eq!(e.kind, EventKind::Write);
-    let Subject::Arm(id) = &e.subject else { panic!("not parsed: {e:?}") };
+    let Subject::Arm(id) = &e.subject else {
+        panic!("not parsed: {e:?}")
+    };
     assert_eq!(id.resource_group, "rg-langfuse");
     assert_eq!(id.segments, vec![("containerApps".to_string(), "langfuse".to_string())]);
     assert_eq!(e.operation_name.as_deref(), Some("Microsoft.App/containerApps/write"));
@@ -68,8 +70,14 @@ fn delete_and_action_events_have_their_kind_and_an_action_subject_keeps_its_reso
     assert_eq!(e.subject, Subject::Other(restart.clone()));
     let resource = e.subject.resource().unwrap();
     assert_eq!(resource.segments.len(), 2, "{resource:?}");
-    assert_eq!(resource.segments[1], ("revisions".to_string(), "langfuse--r1".to_string()));
-    assert_eq!(e.subject.subscription().as_deref(), Some("00000000-0000-0000-0000-000000000001"));
+    assert_eq!(
+        resource.segments[1],
+        ("revisions".to_string(), "langfuse--r1".to_string())
+    );
+    assert_eq!(
+        e.subject.subscription().as_deref(),
+        Some("00000000-0000-0000-0000-000000000001")
+    );
 }
 
 #[test]
@@ -91,7 +99,10 @@ fn resource_notifications_use_the_resource_info_id() {
     });
     let e = &decode(&v.to_string()).unwrap()[0];
     assert_eq!(e.kind, EventKind::Delete);
-    assert!(matches!(&e.subject, Subject::Arm(id) if id.name() == "langfuse"), "{e:?}");
+    assert!(
+        matches!(&e.subject, Subject::Arm(id) if id.name() == "langfuse"),
+        "{e:?}"
+    );
     assert_eq!(e.operation_name, None);
 }
 

@@ -152,7 +152,11 @@ pub async fn run(
             }
             Ok(messages) => {
                 if stats.degraded.swap(false, Ordering::Relaxed) {
-                    tracing::info!(event = "events_recovered", failed_attempts = failures, "the events queue is read again");
+                    tracing::info!(
+                        event = "events_recovered",
+                        failed_attempts = failures,
+                        "the events queue is read again"
+                    );
                 }
                 failures = 0;
                 let idle = messages.is_empty();
@@ -174,12 +178,7 @@ pub async fn run(
 }
 
 /// Decodes one message, hands its events on and deletes it. False when nobody listens any more.
-async fn handle(
-    queue: &impl MessageQueue,
-    m: &Message,
-    tx: &mpsc::Sender<ResourceEvent>,
-    stats: &WatchStats,
-) -> bool {
+async fn handle(queue: &impl MessageQueue, m: &Message, tx: &mpsc::Sender<ResourceEvent>, stats: &WatchStats) -> bool {
     stats.received.fetch_add(1, Ordering::Relaxed);
     match decode(&m.text) {
         Ok(events) => {

@@ -123,7 +123,9 @@ impl EventSink {
         if inner.tx.is_none() || !(200..300).contains(&status) || !path.starts_with("/subscriptions/") {
             return;
         }
-        let Some(event) = event(method, path, inner.seq + 1) else { return };
+        let Some(event) = event(method, path, inner.seq + 1) else {
+            return;
+        };
         inner.seq += 1;
         let fault = take(&mut inner.faults, path);
         let mut texts = Vec::new();
@@ -308,7 +310,8 @@ fn queue_client(target: &EventsTarget) -> Result<azure_storage_queue::QueueClien
     let mut http = reqwest::Client::builder().timeout(Duration::from_secs(10));
     if let Some(path) = &target.ca_cert {
         let pem = std::fs::read(path).map_err(|e| format!("--events-ca-cert {}: {e}", path.display()))?;
-        let cert = reqwest::Certificate::from_pem(&pem).map_err(|e| format!("--events-ca-cert {}: {e}", path.display()))?;
+        let cert =
+            reqwest::Certificate::from_pem(&pem).map_err(|e| format!("--events-ca-cert {}: {e}", path.display()))?;
         http = http.tls_certs_merge([cert]);
     }
     let http = http.build().map_err(|e| e.to_string())?;

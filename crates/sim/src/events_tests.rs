@@ -96,7 +96,15 @@ fn faults_drop_duplicate_poison_reorder_and_delay_and_each_records_that_it_fired
     }
     let subjects: Vec<String> = drain(&mut rx)
         .iter()
-        .map(|e| e["subject"].as_str().unwrap_or("(poison)").rsplit('/').next().unwrap().to_string())
+        .map(|e| {
+            e["subject"]
+                .as_str()
+                .unwrap_or("(poison)")
+                .rsplit('/')
+                .next()
+                .unwrap()
+                .to_string()
+        })
         .collect();
     assert_eq!(subjects, ["b", "b", "(poison)", "c", "e", "d"]);
     sink.after_write("PATCH", &app("f"), 200);

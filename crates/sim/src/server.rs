@@ -163,5 +163,8 @@ impl Simulator {
 }
 
 fn app(ctx: Ctx) -> Router {
-    admin::router().merge(crate::events::router()).fallback(routes::handle).with_state(ctx)
+    admin::router()
+        .merge(crate::events::router())
+        .fallback(routes::handle)
+        .with_state(ctx)
 }

@@ -34,7 +34,9 @@ pub fn concerns(stack: &Stack, id: &ResourceId) -> bool {
     if !same(&id.subscription, &stack.subscription) || !same(&id.namespace, "Microsoft.App") {
         return false;
     }
-    let Some((kind, name)) = id.segments.first() else { return false };
+    let Some((kind, name)) = id.segments.first() else {
+        return false;
+    };
     if same(kind, "managedEnvironments") {
         return same(name, &stack.environment);
     }
@@ -48,7 +50,12 @@ pub fn concerns(stack: &Stack, id: &ResourceId) -> bool {
 /// triggering on them would run each stack again and again.
 fn is_read(event: &ResourceEvent) -> bool {
     let action = match &event.operation_name {
-        Some(op) => op.trim_end_matches("/action").rsplit('/').next().unwrap_or_default().to_string(),
+        Some(op) => op
+            .trim_end_matches("/action")
+            .rsplit('/')
+            .next()
+            .unwrap_or_default()
+            .to_string(),
         None => event.subject.text().rsplit('/').next().unwrap_or_default().to_string(),
     };
     event.kind == EventKind::Action && action.to_ascii_lowercase().starts_with("list")
@@ -59,7 +66,9 @@ pub fn stacks_for(desired: &DesiredState, event: &ResourceEvent) -> Vec<String> 
     if is_read(event) {
         return Vec::new();
     }
-    let Some(id) = event.subject.resource() else { return Vec::new() };
+    let Some(id) = event.subject.resource() else {
+        return Vec::new();
+    };
     desired
         .stacks
         .iter()
@@ -82,21 +91,24 @@ where
     Fut: Future<Output = ()> + Send,
 {
     let state = (events, desired, metrics, on_event, VecDeque::<String>::new());
-    stream::unfold(state, |(mut events, desired, metrics, mut on_event, mut pending)| async move {
-        loop {
-            if let Some(stack) = pending.pop_front() {
-                let trigger = Trigger::Key(stack, Cause::Watch);
-                return Some((trigger, (events, desired, metrics, on_event, pending)));
-            }
-            let event = events.recv().await?;
-            on_event(&event).await;
-            let stacks = stacks_for(&desired.borrow(), &event);
-            metrics.record_event(!stacks.is_empty());
-            tracing::debug!(event = "resource_event", subject = %event.subject.text(),
+    stream::unfold(
+        state,
+        |(mut events, desired, metrics, mut on_event, mut pending)| async move {
+            loop {
+                if let Some(stack) = pending.pop_front() {
+                    let trigger = Trigger::Key(stack, Cause::Watch);
+                    return Some((trigger, (events, desired, metrics, on_event, pending)));
+                }
+                let event = events.recv().await?;
+                on_event(&event).await;
+                let stacks = stacks_for(&desired.borrow(), &event);
+                metrics.record_event(!stacks.is_empty());
+                tracing::debug!(event = "resource_event", subject = %event.subject.text(),
                 kind = ?event.kind, stacks = ?stacks, "event received");
-            pending.extend(stacks);
-        }
-    })
+                pending.extend(stacks);
+            }
+        },
+    )
 }
 
 /// Starts reading `--events-queue` when given (the same credentials as ARM; HTTPS, or plain HTTP
@@ -111,7 +123,8 @@ pub fn start(args: &crate::cli::RunArgs, cancel: CancellationToken) -> Result<Op
     } else {
         None
     };
-    let queue = aca_events::AzureQueue::new(&parsed, credential, args.arm.ca_cert.as_deref()).map_err(|e| e.to_string())?;
+    let queue =
+        aca_events::AzureQueue::new(&parsed, credential, args.arm.ca_cert.as_deref()).map_err(|e| e.to_string())?;
     tracing::info!(event = "events_watch", queue = %parsed, "reading resource events from the queue");
     Ok(Some(aca_events::spawn(queue, aca_events::Settings::default(), cancel)))
 }
@@ -154,25 +167,43 @@ stacks:
     fn events_map_to_the_stacks_whose_environment_apps_or_group_they_name() {
         let d = desired();
         let of = |s: &str| stacks_for(&d, &event(s));
-        assert_eq!(of(&format!("{S1}/rg-one/providers/Microsoft.App/containerApps/web")), ["one"]);
         assert_eq!(
-            of(&format!("{S1}/rg-one/providers/Microsoft.App/containerApps/web/revisions/web--r1/restart")),
+            of(&format!("{S1}/rg-one/providers/Microsoft.App/containerApps/web")),
             ["one"]
         );
         assert_eq!(
-            of(&format!("{S1}/rg-env/providers/Microsoft.App/managedEnvironments/CAE-ONE/storages/data")),
+            of(&format!(
+                "{S1}/rg-one/providers/Microsoft.App/containerApps/web/revisions/web--r1/restart"
+            )),
+            ["one"]
+        );
+        assert_eq!(
+            of(&format!(
+                "{S1}/rg-env/providers/Microsoft.App/managedEnvironments/CAE-ONE/storages/data"
+            )),
             ["one"]
         );
         // An undeclared app in the stack's group may mount its storage.
-        assert_eq!(of(&format!("{S1}/rg-one/providers/Microsoft.App/containerApps/other")), ["one"]);
+        assert_eq!(
+            of(&format!("{S1}/rg-one/providers/Microsoft.App/containerApps/other")),
+            ["one"]
+        );
         // A declared app name in another subscription, another group's app, another provider.
         let none: [&str; 0] = [];
         assert_eq!(
-            of("/subscriptions/00000000-0000-0000-0000-000000000009/resourceGroups/rg-one/providers/Microsoft.App/containerApps/web"),
+            of(
+                "/subscriptions/00000000-0000-0000-0000-000000000009/resourceGroups/rg-one/providers/Microsoft.App/containerApps/web"
+            ),
             none
         );
-        assert_eq!(of(&format!("{S1}/rg-x/providers/Microsoft.App/containerApps/other")), none);
-        assert_eq!(of(&format!("{S1}/rg-one/providers/Microsoft.Storage/storageAccounts/web")), none);
+        assert_eq!(
+            of(&format!("{S1}/rg-x/providers/Microsoft.App/containerApps/other")),
+            none
+        );
+        assert_eq!(
+            of(&format!("{S1}/rg-one/providers/Microsoft.Storage/storageAccounts/web")),
+            none
+        );
         assert_eq!(of("/subscriptions/00000000-0000-0000-0000-000000000001"), none);
     }
 
@@ -186,7 +217,10 @@ stacks:
             .to_string();
             aca_events::decode(&text).unwrap().remove(0)
         };
-        let list = action(format!("{app}/listSecrets"), "Microsoft.App/containerApps/listSecrets/action");
+        let list = action(
+            format!("{app}/listSecrets"),
+            "Microsoft.App/containerApps/listSecrets/action",
+        );
         assert!(stacks_for(&d, &list).is_empty());
         let restart = action(
             format!("{app}/revisions/web--r1/restart"),
@@ -206,15 +240,21 @@ stacks:
             async {}
         };
         let mut triggers = Box::pin(triggers(rx, desired, Arc::new(Metrics::new()), on_event));
-        tx.send(event(&format!("{S1}/rg-x/providers/Microsoft.App/containerApps/nobody")))
-            .await
-            .unwrap();
+        tx.send(event(&format!(
+            "{S1}/rg-x/providers/Microsoft.App/containerApps/nobody"
+        )))
+        .await
+        .unwrap();
         tx.send(event(&format!("{S1}/rg-one/providers/Microsoft.App/containerApps/web")))
             .await
             .unwrap();
         use futures_util::StreamExt;
         let t = triggers.next().await.unwrap();
         assert_eq!(t, Trigger::Key("one".to_string(), Cause::Watch));
-        assert_eq!(seen.lock().unwrap().len(), 2, "the hook saw both events, concerned or not");
+        assert_eq!(
+            seen.lock().unwrap().len(),
+            2,
+            "the hook saw both events, concerned or not"
+        );
     }
 }
