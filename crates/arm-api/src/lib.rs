@@ -8,7 +8,7 @@
 mod error;
 mod types;
 
-pub use error::{ArmError, ArmResult, Fenced};
+pub use error::{ArmError, ArmResult, Cause, Fenced};
 pub use types::{RevisionAction, Tagged};
 
 use aca_model::arm::{ContainerApp, EnvironmentStorage, FileShare, ManagedEnvironment, ResourceId, Revision, Secret};

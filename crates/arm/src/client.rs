@@ -1,6 +1,5 @@
 //! The ARM client: one method per operation the operator needs.
 
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -18,74 +17,19 @@ use azure_core::http::{
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::auth::{AuthSettings, Credential, credential};
-use crate::cloud::Cloud;
+use crate::auth::{Credential, credential};
+use crate::config::{ArmConfig, LroSettings};
 use crate::endpoint;
-use crate::fence::WriteFence;
-use crate::lro::{LroSettings, retry_after};
 use crate::operations::{self, ArmOperation};
 use crate::policies::{
     ArmStats, FenceAttemptPolicy, FenceCallPolicy, ReplicaTagPolicy, StaticTokenPolicy, ThrottlePolicy, TracePolicy,
-    WriteRequest,
+    WriteRequest, retry_after,
 };
-use crate::throttle::{ClientThrottle, ThrottleSettings};
-use aca_arm_api::{ArmError, ArmResult};
+use crate::throttle::ClientThrottle;
+use aca_arm_api::{ArmError, ArmResult, RevisionAction, Tagged};
 
 /// Responses larger than this are refused rather than parsed (ARM's are far smaller).
 const MAX_RESPONSE_BYTES: usize = 16 * 1024 * 1024;
-
-/// How to reach ARM.
-#[derive(Debug, Clone)]
-pub struct ArmConfig {
-    pub cloud: Cloud,
-    /// Overrides the cloud's endpoint (a simulator).
-    pub endpoint: Option<String>,
-    /// Allow `http://` to a loopback address.
-    pub allow_insecure_loopback: bool,
-    /// Extra CA certificate (PEM) to trust, e.g. the simulator's.
-    pub ca_cert: Option<PathBuf>,
-    pub auth: AuthSettings,
-    /// `None` turns the client-side throttle off.
-    pub throttle: Option<ThrottleSettings>,
-    pub max_retries: u32,
-    pub retry_initial_delay: Duration,
-    pub retry_max_delay: Duration,
-    pub lro: LroSettings,
-    /// Per attempt.
-    pub request_timeout: Duration,
-    /// Tag every request with this replica id (`x-aca-replica`).
-    pub replica_id: Option<String>,
-    /// A credential given by the embedding program; replaces `auth` when set.
-    pub credential: Option<Arc<dyn azure_core::credentials::TokenCredential>>,
-    /// Checked before every attempt of every write (leader election); `None`: writes always allowed.
-    pub fence: Option<WriteFence>,
-    /// Cancelled at shutdown: waits for long-running operations end at once (`ArmError::Cancelled`).
-    pub shutdown: Option<tokio_util::sync::CancellationToken>,
-}
-
-impl Default for ArmConfig {
-    fn default() -> Self {
-        ArmConfig {
-            cloud: Cloud::Public,
-            endpoint: None,
-            allow_insecure_loopback: false,
-            ca_cert: None,
-            auth: AuthSettings::default(),
-            throttle: Some(ThrottleSettings::default()),
-            max_retries: 6,
-            retry_initial_delay: Duration::from_millis(400),
-            retry_max_delay: Duration::from_secs(30),
-            lro: LroSettings::default(),
-            request_timeout: Duration::from_secs(60),
-            replica_id: None,
-            credential: None,
-            fence: None,
-            shutdown: None,
-        }
-    }
-}
-
-use aca_arm_api::{RevisionAction, Tagged};
 
 #[derive(Debug, Clone)]
 pub struct ArmClient {
@@ -235,7 +179,7 @@ impl ArmClient {
             .pipeline
             .send(&ctx, &mut request, Some(options))
             .await
-            .map_err(|e| crate::error::from_pipeline(&e))?;
+            .map_err(crate::error::from_pipeline)?;
         if raw.body().len() > MAX_RESPONSE_BYTES {
             return Err(ArmError::Decode {
                 what: op.name.into(),
@@ -473,9 +417,10 @@ fn http_client(config: &ArmConfig) -> ArmResult<reqwest::Client> {
         .timeout(config.request_timeout)
         .connect_timeout(Duration::from_secs(10));
     if let Some(path) = &config.ca_cert {
-        let pem = std::fs::read(path).map_err(|e| ArmError::Config(format!("--ca-cert {}: {e}", path.display())))?;
+        let pem =
+            std::fs::read(path).map_err(|e| ArmError::Config(format!("CA certificate {}: {e}", path.display())))?;
         let cert = reqwest::Certificate::from_pem(&pem)
-            .map_err(|e| ArmError::Config(format!("--ca-cert {}: not a PEM certificate: {e}", path.display())))?;
+            .map_err(|e| ArmError::Config(format!("CA certificate {}: not a PEM certificate: {e}", path.display())))?;
         builder = builder.tls_certs_merge([cert]);
     }
     builder

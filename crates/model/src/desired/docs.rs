@@ -3,7 +3,7 @@
 
 use std::fmt::Write as _;
 
-use super::schema::SCHEMA;
+use super::keys::SCHEMA;
 use crate::quantity::consumption_combinations;
 
 /// Objects in documentation order, with where they appear.

@@ -18,7 +18,7 @@ impl DesiredState {
     pub fn env_references(&self) -> std::collections::BTreeSet<String> {
         let mut names = std::collections::BTreeSet::new();
         for app in self.stacks.iter().flat_map(|s| &s.apps) {
-            for (_, template, _) in super::validate::templates_of(app, "") {
+            for (_, template, _) in templates_of(app, "") {
                 for r in template.references() {
                     if let super::Reference::EnvVar(name) = r {
                         names.insert(name.clone());
@@ -322,4 +322,22 @@ impl Stack {
     pub fn mode_of(&self, app: &AppSpec) -> Mode {
         app.mode.unwrap_or(self.mode)
     }
+}
+
+/// Every string of the app that may hold references: `(variable or secret name, template, path)`.
+pub(super) fn templates_of<'a>(app: &'a AppSpec, path: &str) -> Vec<(&'a str, &'a TemplateString, String)> {
+    let mut out = Vec::new();
+    for (name, spec) in &app.secrets {
+        if let SecretSpec::Value(t) = spec {
+            out.push((name.as_str(), t, format!("{path}.secrets.{name}")));
+        }
+    }
+    for (container, vars) in &app.env {
+        for var in vars {
+            if let EnvValue::Literal(t) = &var.value {
+                out.push((var.name.as_str(), t, format!("{path}.env.{container}.{}", var.name)));
+            }
+        }
+    }
+    out
 }

@@ -169,24 +169,6 @@ fn check_tcp_scale(d: &mut Diagnostics, app: &AppSpec, path: &str) {
     }
 }
 
-/// Every string of the app that may hold references: `(variable or secret name, template, path)`.
-pub(super) fn templates_of<'a>(app: &'a AppSpec, path: &str) -> Vec<(&'a str, &'a TemplateString, String)> {
-    let mut out = Vec::new();
-    for (name, spec) in &app.secrets {
-        if let SecretSpec::Value(t) = spec {
-            out.push((name.as_str(), t, format!("{path}.secrets.{name}")));
-        }
-    }
-    for (container, vars) in &app.env {
-        for var in vars {
-            if let EnvValue::Literal(t) = &var.value {
-                out.push((var.name.as_str(), t, format!("{path}.env.{container}.{}", var.name)));
-            }
-        }
-    }
-    out
-}
-
 fn check_references(d: &mut Diagnostics, stack: &Stack, template: &TemplateString, path: &str) {
     for r in template.references() {
         if let Reference::EnvVar(name) = r {

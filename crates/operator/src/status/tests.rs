@@ -309,6 +309,7 @@ fn an_unreadable_live_state_is_unknown_not_healthy() {
     r.error = Some(PassError::Observe(aca_arm::ArmError::Transient {
         status: Some(503),
         message: "GET https://management.azure.com/x?api-version=1&sig=zzz: unavailable".into(),
+        cause: None,
     }));
     s.apply_pass(&r, &PassContext::default(), at(10));
     for c in [cond(&s.conditions, HEALTHY), app(&s, "clickhouse", SYNCED)] {
