@@ -23,7 +23,7 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::State as AxumState;
+use axum::extract::{FromRef, State as AxumState};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -32,7 +32,6 @@ use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
 use crate::reply::Reply;
-use crate::routes::Ctx;
 
 /// How long one message is retried before it is given up (and counted in `dropped`).
 pub const RETRY_FOR: Duration = Duration::from_secs(300);
@@ -330,8 +329,13 @@ fn queue_client(target: &EventsTarget) -> Result<azure_storage_queue::QueueClien
     azure_storage_queue::QueueClient::new(url, credential, Some(options)).map_err(|e| format!("--events-queue: {e}"))
 }
 
-/// `/_sim/event-faults` (GET, POST a list, DELETE) and `/_sim/events` (the counters).
-pub fn router() -> Router<Ctx> {
+/// `/_sim/event-faults` (GET, POST a list, DELETE) and `/_sim/events` (the counters), on any
+/// router state that holds the sink.
+pub fn router<S>() -> Router<S>
+where
+    EventSink: FromRef<S>,
+    S: Clone + Send + Sync + 'static,
+{
     Router::new()
         .route(
             "/_sim/event-faults",
@@ -340,12 +344,12 @@ pub fn router() -> Router<Ctx> {
         .route("/_sim/events", get(counters))
 }
 
-async fn list_faults(AxumState(ctx): AxumState<Ctx>) -> Response {
-    let faults = ctx.events.inner.lock().expect("events lock").faults.clone();
+async fn list_faults(AxumState(sink): AxumState<EventSink>) -> Response {
+    let faults = sink.inner.lock().expect("events lock").faults.clone();
     Reply::json(StatusCode::OK, serde_json::to_value(faults).unwrap_or_default()).into_response()
 }
 
-async fn add_faults(AxumState(ctx): AxumState<Ctx>, body: Bytes) -> Response {
+async fn add_faults(AxumState(sink): AxumState<EventSink>, body: Bytes) -> Response {
     let faults: Vec<EventFault> = match serde_json::from_slice::<Value>(&body).and_then(|v| match v {
         Value::Array(_) => serde_json::from_value(v),
         one => serde_json::from_value(one).map(|f| vec![f]),
@@ -353,18 +357,18 @@ async fn add_faults(AxumState(ctx): AxumState<Ctx>, body: Bytes) -> Response {
         Ok(f) => f,
         Err(e) => return (StatusCode::BAD_REQUEST, format!("bad event fault: {e}")).into_response(),
     };
-    ctx.events.inner.lock().expect("events lock").faults.extend(faults);
+    sink.inner.lock().expect("events lock").faults.extend(faults);
     Reply::empty(StatusCode::NO_CONTENT).into_response()
 }
 
-async fn clear_faults(AxumState(ctx): AxumState<Ctx>) -> Response {
-    ctx.events.inner.lock().expect("events lock").faults.clear();
+async fn clear_faults(AxumState(sink): AxumState<EventSink>) -> Response {
+    sink.inner.lock().expect("events lock").faults.clear();
     Reply::empty(StatusCode::NO_CONTENT).into_response()
 }
 
-async fn counters(AxumState(ctx): AxumState<Ctx>) -> Response {
-    let c = &ctx.events.counters;
-    let inner = ctx.events.inner.lock().expect("events lock");
+async fn counters(AxumState(sink): AxumState<EventSink>) -> Response {
+    let c = &sink.counters;
+    let inner = sink.inner.lock().expect("events lock");
     let body = json!({
         "enabled": inner.tx.is_some(),
         "events": inner.seq,

@@ -28,6 +28,12 @@ pub struct Ctx {
     pub events: crate::events::EventSink,
 }
 
+impl axum::extract::FromRef<Ctx> for crate::events::EventSink {
+    fn from_ref(ctx: &Ctx) -> Self {
+        ctx.events.clone()
+    }
+}
+
 /// What one request is, once parsed.
 struct Request<'a> {
     method: &'a str,
