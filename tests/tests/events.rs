@@ -270,6 +270,29 @@ async fn duplicated_reordered_and_poison_events_cost_no_extra_writes_and_leave_t
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_dropped_event_is_caught_by_the_next_interval_pass() {
+    let (sim, _queue, op) = setup("events-dropped", "3s").await;
+    event_faults(
+        &sim,
+        json!({"path": "containerApps/langfuse", "action": "drop", "times": 1}),
+    )
+    .await;
+    scale_langfuse(&sim, 3).await;
+    wait_langfuse_corrected(&sim, Duration::from_secs(8)).await;
+    let faults = admin(&sim, reqwest::Method::GET, "/_sim/event-faults", None).await;
+    assert_eq!(faults[0]["fired"], 1, "the edit's event was dropped: {faults}");
+    let drift = op
+        .wait_event("the drift alerted", Duration::from_secs(1), |e| {
+            e["event"] == "drift_found" && e["field"] == "apps.langfuse.template.scale.maxReplicas"
+        })
+        .await;
+    assert_eq!(
+        drift["cause"], "requeue",
+        "found by the interval, not an event: {drift}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn with_the_queue_down_passes_go_on_it_is_said_once_and_events_return_after() {
     let (sim, mut queue, op) = setup("events-outage", "2s").await;
     queue.stop();
