@@ -1,7 +1,6 @@
 //! The watch end to end: the real binary with `--events-queue`, the simulator publishing Event
 //! Grid events into Azurite's queue service (HTTPS, OAuth), and faults on those events.
 
-#[allow(dead_code)]
 mod lease;
 
 use std::path::{Path, PathBuf};

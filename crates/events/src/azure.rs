@@ -102,9 +102,11 @@ fn describe(e: &azure_core::Error) -> QueueError {
 #[async_trait::async_trait]
 impl MessageQueue for AzureQueue {
     async fn receive(&self, max: u8) -> Result<Vec<Message>, QueueError> {
-        let mut options = QueueClientReceiveMessagesOptions::default();
-        options.number_of_messages = Some(i32::from(max));
-        options.visibility_timeout = Some(VISIBILITY_TIMEOUT_S);
+        let options = QueueClientReceiveMessagesOptions {
+            number_of_messages: Some(i32::from(max)),
+            visibility_timeout: Some(VISIBILITY_TIMEOUT_S),
+            ..Default::default()
+        };
         let response = self
             .client
             .receive_messages(Some(options))
