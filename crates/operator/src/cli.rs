@@ -278,6 +278,11 @@ pub struct RunArgs {
     /// one, a non-loopback listener does not serve them.
     #[arg(long, env = "ACA_STATUS_TOKEN_FILE", value_name = "FILE")]
     pub status_token_file: Option<PathBuf>,
+    /// Azure Storage queue that Event Grid delivers resource events to, e.g.
+    /// `https://ACCOUNT.queue.core.windows.net/QUEUE`: an event about a stack's resources runs
+    /// that stack at once (the interval stays the backstop). Same credentials as ARM.
+    #[arg(long, env = "ACA_EVENTS_QUEUE", value_name = "URL")]
+    pub events_queue: Option<String>,
     /// First passes are spread over this span (default: the shortest stack interval), so stacks do not
     /// all start together. `0s` starts them all at once.
     #[arg(long, value_name = "DURATION", value_parser = duration_or_zero)]

@@ -124,6 +124,8 @@ async fn edit(ctx: Ctx, id: String, by: By, body: Bytes, kind: OpKind) -> Respon
             return bad(e);
         }
     }
+    let method = if kind == OpKind::Patch { "PATCH" } else { "PUT" };
+    ctx.events.after_write(method, &id.to_string(), 200);
     Reply::json(StatusCode::OK, stored(&state, &id).unwrap_or(Value::Null)).into_response()
 }
 
@@ -157,6 +159,9 @@ async fn delete_state(AxumState(ctx): AxumState<Ctx>, Path(id): Path<String>) ->
         || state.storages.remove(&key).is_some()
         || state.apps.remove(&key).is_some()
         || state.shares.remove(&key).is_some();
+    if removed {
+        ctx.events.after_write("DELETE", &id.to_string(), 200);
+    }
     Reply::empty(if removed {
         StatusCode::NO_CONTENT
     } else {

@@ -48,6 +48,14 @@ pub struct SimArgs {
     /// Turn ARM's per-subscription throttle off.
     #[arg(long)]
     pub no_throttle: bool,
+    /// Put an Event Grid event into this Storage queue after every successful write (as Event
+    /// Grid's subscription topic does), e.g. `https://127.0.0.1:10001/devstoreaccount1/events`.
+    /// A bearer token for it comes from ACA_SIM_EVENTS_TOKEN (never a flag).
+    #[arg(long, value_name = "URL")]
+    pub events_queue: Option<String>,
+    /// A CA certificate (PEM) to trust for --events-queue (Azurite's, for instance).
+    #[arg(long, value_name = "FILE", requires = "events_queue")]
+    pub events_ca_cert: Option<PathBuf>,
 }
 
 /// Why the simulator could not start from these flags.
@@ -83,6 +91,11 @@ impl SimArgs {
             tls_ca_out: if self.tls { self.ca_out.clone() } else { None },
             seed,
             scenario: self.scenario.clone(),
+            events: self.events_queue.as_ref().map(|queue_url| crate::events::EventsTarget {
+                queue_url: queue_url.clone(),
+                token: std::env::var("ACA_SIM_EVENTS_TOKEN").ok(),
+                ca_cert: self.events_ca_cert.clone(),
+            }),
         })
     }
 }

@@ -12,6 +12,7 @@ mod clock;
 pub mod config;
 mod environments;
 pub mod error;
+pub mod events;
 pub mod faults;
 mod records;
 mod reply;

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use aca_model::desired::DesiredState;
+use futures_util::StreamExt;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
@@ -54,6 +55,13 @@ pub async fn run(args: &RunArgs) -> ExitCode {
         Ok(e) => e,
         Err(e) => return error::exit(&e.into()),
     };
+    let watch = match crate::daemon::events::start(args, cancel.clone()) {
+        Ok(w) => w,
+        Err(e) => {
+            eprintln!("aca-operator: {e}");
+            return ExitCode::from(1);
+        }
+    };
     let status = Arc::new(StatusBoard::default());
     if let Some(addr) = args.listen_metrics {
         let routes = match crate::status::routes_for(addr, args.status_token_file.as_deref(), &status) {
@@ -81,10 +89,10 @@ pub async fn run(args: &RunArgs) -> ExitCode {
     );
 
     // Passes read the cache (kept filled by the resync task) or, with `--cache off`, ARM itself.
-    let api: Arc<dyn aca_reconcile::ArmApi> = match args.cache {
-        crate::cli::CacheMode::Off => client,
+    let reflector = match args.cache {
+        crate::cli::CacheMode::Off => None,
         crate::cli::CacheMode::On => {
-            let reflector = Arc::new(aca_reconcile::Reflector::new(client));
+            let reflector = Arc::new(aca_reconcile::Reflector::new(client.clone()));
             tokio::spawn(crate::daemon::resync::keep_in_sync(
                 reflector.clone(),
                 rx.clone(),
@@ -92,9 +100,32 @@ pub async fn run(args: &RunArgs) -> ExitCode {
                 metrics.clone(),
                 cancel.clone(),
             ));
-            reflector
+            Some(reflector)
         }
     };
+    let api: Arc<dyn aca_reconcile::ArmApi> = match &reflector {
+        Some(reflector) => reflector.clone(),
+        None => client,
+    };
+    let watch = watch.map(|w| {
+        metrics.watch_events(w.stats.clone());
+        health.set_events(w.stats.clone());
+        // Before an event triggers its stacks, the cache re-reads the resource it names, so the
+        // pass it starts sees the change (events only say *what* changed; ARM says how).
+        let on_event = move |event: &aca_events::ResourceEvent| {
+            let cache = reflector.clone();
+            let id = event.subject.resource();
+            async move {
+                if let (Some(cache), Some(id)) = (cache, id)
+                    && let Err(e) = cache.refresh(&id).await
+                {
+                    tracing::warn!(event = "cache_refresh_failed", resource = %id, error = %e,
+                        "the event's resource could not be re-read; the pass reads it itself");
+                }
+            }
+        };
+        crate::daemon::events::triggers(w.events, rx.clone(), metrics.clone(), on_event).boxed()
+    });
     let daemon = Daemon {
         api,
         metrics,
@@ -107,6 +138,7 @@ pub async fn run(args: &RunArgs) -> ExitCode {
         per_subscription: args.max_concurrent_per_subscription,
         initial_spread: args.initial_spread,
         shutdown_timeout: args.shutdown_timeout,
+        watch: std::sync::Mutex::new(watch),
     };
     daemon.run(rx, leader_rx).await;
     stop_election.cancel();

@@ -29,6 +29,14 @@ use crate::throttle::{Admission, RequestKind};
 pub struct Ctx {
     pub state: Arc<Mutex<State>>,
     pub scheme: &'static str,
+    /// Event Grid events after successful writes (crates/sim/src/events.rs).
+    pub events: crate::events::EventSink,
+}
+
+impl axum::extract::FromRef<Ctx> for crate::events::EventSink {
+    fn from_ref(ctx: &Ctx) -> Self {
+        ctx.events.clone()
+    }
 }
 
 /// What one request is, once parsed.
@@ -112,6 +120,7 @@ pub async fn handle(
                 .map(str::to_string),
             fault: fault.is_some(),
         });
+        ctx.events.after_write(req.method, uri.path(), reply.status.as_u16());
         (reply, fault)
     };
     if let Some(ms) = fault.as_ref().and_then(|f| f.delay_ms) {
