@@ -129,7 +129,7 @@ impl Drop for QueueService {
 
 /// The simulator in the target layout, publishing into a fresh Azurite queue; the operator running
 /// with `--events-queue` at `interval`, its first pass done.
-async fn setup(name: &str, interval: &str) -> (aca_sim::Simulator, QueueService, Running) {
+async fn setup(name: &str, interval: &str, extra: &[&str]) -> (aca_sim::Simulator, QueueService, Running) {
     let sim = sim().await;
     let dir = scratch(name);
     migrate(&sim, &dir);
@@ -155,7 +155,10 @@ async fn setup(name: &str, interval: &str) -> (aca_sim::Simulator, QueueService,
             "0s",
             "--listen-metrics",
             "127.0.0.1:0",
-        ],
+        ]
+        .into_iter()
+        .chain(extra.iter().copied())
+        .collect::<Vec<_>>(),
     );
     cmd.env("ACA_STATIC_TOKEN", emulator_token())
         .env("ACA_CA_CERT", &queue.ca)
@@ -207,7 +210,7 @@ fn now_ms(log: &[Value]) -> u64 {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_portal_edit_is_corrected_within_three_seconds_by_its_event_alone() {
     // A 10-minute interval: only the event can start a pass within the test.
-    let (sim, _queue, op) = setup("events-edit", "10m").await;
+    let (sim, _queue, op) = setup("events-edit", "10m", &[]).await;
     let edited = Instant::now();
     scale_langfuse(&sim, 3).await;
     wait_langfuse_corrected(&sim, Duration::from_secs(3)).await;
@@ -222,7 +225,7 @@ async fn a_portal_edit_is_corrected_within_three_seconds_by_its_event_alone() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn duplicated_reordered_and_poison_events_cost_no_extra_writes_and_leave_the_queue_empty() {
-    let (sim, queue, op) = setup("events-faults", "10m").await;
+    let (sim, queue, op) = setup("events-faults", "10m", &[]).await;
     let langfuse = "containerApps/langfuse";
     event_faults(
         &sim,
@@ -269,15 +272,16 @@ async fn duplicated_reordered_and_poison_events_cost_no_extra_writes_and_leave_t
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn a_dropped_event_is_caught_by_the_next_interval_pass() {
-    let (sim, _queue, op) = setup("events-dropped", "3s").await;
+async fn a_dropped_event_is_caught_by_the_resync_and_the_next_interval_pass() {
+    // Passes read the cache: without the event, the resync refills it and the next pass sees it.
+    let (sim, _queue, op) = setup("events-dropped", "3s", &["--resync", "2s"]).await;
     event_faults(
         &sim,
         json!({"path": "containerApps/langfuse", "action": "drop", "times": 1}),
     )
     .await;
     scale_langfuse(&sim, 3).await;
-    wait_langfuse_corrected(&sim, Duration::from_secs(8)).await;
+    wait_langfuse_corrected(&sim, Duration::from_secs(10)).await;
     let faults = admin(&sim, reqwest::Method::GET, "/_sim/event-faults", None).await;
     assert_eq!(faults[0]["fired"], 1, "the edit's event was dropped: {faults}");
     let drift = op
@@ -293,7 +297,7 @@ async fn a_dropped_event_is_caught_by_the_next_interval_pass() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn with_the_queue_down_passes_go_on_it_is_said_once_and_events_return_after() {
-    let (sim, mut queue, op) = setup("events-outage", "2s").await;
+    let (sim, mut queue, op) = setup("events-outage", "2s", &["--resync", "2s"]).await;
     queue.stop();
     op.wait_event("the outage reported", Duration::from_secs(10), |e| {
         e["event"] == "events_degraded"

@@ -57,10 +57,7 @@ pub async fn run(args: &RunArgs) -> ExitCode {
     };
     let watch = match crate::daemon::events::start(args, cancel.clone()) {
         Ok(w) => w,
-        Err(e) => {
-            eprintln!("aca-operator: {e}");
-            return ExitCode::from(1);
-        }
+        Err(e) => return error::exit(&e.into()),
     };
     let status = Arc::new(StatusBoard::default());
     if let Some(addr) = args.listen_metrics {
