@@ -391,7 +391,7 @@ async fn a_deleted_environment_or_storage_blocks_every_write() {
             r.diff
                 .drifts
                 .iter()
-                .any(|d| d.severity == aca_reconcile::Severity::Critical)
+                .any(|d| d.severity == aca_reconcile::DriftSeverity::Critical)
         );
         let writes = sim
             .state()
