@@ -51,6 +51,7 @@ async fn keep_in_sync(reflector: Arc<Reflector>, sync: Sync, done: mpsc::Unbound
         cancel,
     } = sync;
     let mut watching_leader = true;
+    let mut was_leader = *leader.borrow_and_update();
     let stacks = desired.borrow_and_update().stacks.clone();
     reflector.set_scope(&stacks);
     loop {
@@ -67,8 +68,15 @@ async fn keep_in_sync(reflector: Arc<Reflector>, sync: Sync, done: mpsc::Unbound
                 // Without election the sender is gone at once: stop watching it (a closed
                 // channel is always ready and would spin this loop).
                 gained = leader.changed(), if watching_leader => match gained {
-                    Ok(()) if *leader.borrow_and_update() => break,
-                    Ok(()) => {}
+                    Ok(()) => {
+                        // Only a real gain: without election the flag is set once at start.
+                        let now = *leader.borrow_and_update();
+                        let gained = now && !was_leader;
+                        was_leader = now;
+                        if gained {
+                            break;
+                        }
+                    }
                     Err(_) => watching_leader = false,
                 },
                 changed = desired.changed() => {
