@@ -8,6 +8,7 @@
 mod fleet;
 mod process;
 mod report;
+mod watch;
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -31,6 +32,10 @@ struct Args {
     out: PathBuf,
     operator: PathBuf,
     idle_seconds: u64,
+    /// Sizes of the polling-against-watching comparison (stacks of 2 apps).
+    watch_sizes: Vec<usize>,
+    quiet: Duration,
+    edits: usize,
 }
 
 fn parse_args() -> Args {
@@ -40,6 +45,9 @@ fn parse_args() -> Args {
         out: PathBuf::from("docs"),
         operator: PathBuf::from("target/release/aca-operator"),
         idle_seconds: 60,
+        watch_sizes: vec![500, 2500],
+        quiet: Duration::from_secs(30),
+        edits: 10,
     };
     let mut it = std::env::args().skip(1);
     while let Some(a) = it.next() {
@@ -51,13 +59,22 @@ fn parse_args() -> Args {
                     .map(|s| s.trim().parse().expect("a number"))
                     .collect()
             }
+            "--watch-sizes" => {
+                args.watch_sizes = value()
+                    .split(',')
+                    .filter(|s| !s.trim().is_empty())
+                    .map(|s| s.trim().parse().expect("a number"))
+                    .collect()
+            }
+            "--quiet-seconds" => args.quiet = Duration::from_secs(value().parse().expect("seconds")),
+            "--edits" => args.edits = value().parse().expect("a number"),
             "--latency-ms" => args.latency = Duration::from_millis(value().parse().expect("milliseconds")),
             "--out" => args.out = PathBuf::from(value()),
             "--operator" => args.operator = PathBuf::from(value()),
             "--idle-seconds" => args.idle_seconds = value().parse().expect("seconds"),
             "--help" | "-h" => {
                 println!(
-                    "aca-bench [--sizes 1,10,100,500] [--latency-ms 80] [--idle-seconds 60] [--out docs] [--operator target/release/aca-operator]"
+                    "aca-bench [--sizes 1,10,100,500] [--watch-sizes 500,2500] [--quiet-seconds 30] [--edits 10] [--latency-ms 80] [--idle-seconds 60] [--out docs] [--operator target/release/aca-operator]"
                 );
                 std::process::exit(0);
             }
@@ -233,6 +250,35 @@ async fn idle_cpu(args: &Args, template: &[Value], desired: &Path) -> (f64, u64)
     (idle, args.idle_seconds)
 }
 
+/// Today's polling (every pass reads ARM, every 30 s) against the watch (LIST cache, events,
+/// resync every 10 minutes), on the same fleets.
+async fn compare_watching(args: &Args, template: &[Value], desired: &Path) -> Vec<watch::WatchRow> {
+    let mut polling_args = operator_args("30s");
+    polling_args.extend(["--cache".to_string(), "off".to_string()]);
+    let polling = watch::Mode {
+        name: "polling every 30 s",
+        args: polling_args,
+        resync: None,
+    };
+    let setup = watch::Setup {
+        operator: &args.operator,
+        template,
+        desired,
+        config: sim_config(args.latency),
+        env: Vec::new(),
+        quiet: args.quiet,
+        edits: args.edits,
+    };
+    let mut rows = Vec::new();
+    for &n in &args.watch_sizes {
+        eprintln!("aca-bench: polling against watching, N = {n} stacks ({} apps)", 2 * n);
+        let row = watch::measure(&setup, &polling, n).await;
+        eprintln!("  {}", row.summary());
+        rows.push(row);
+    }
+    rows
+}
+
 #[tokio::main]
 async fn main() {
     let args = parse_args();
@@ -251,11 +297,13 @@ async fn main() {
         eprintln!("  {}", row.summary());
         rows.push(row);
     }
+    let watching = compare_watching(&args, &template, &desired).await;
     eprintln!("aca-bench: idle CPU over {} s", args.idle_seconds);
     let idle = idle_cpu(&args, &template, &desired).await;
     let size = std::fs::metadata(&args.operator).map(|m| m.len()).unwrap_or(0);
     let _ = std::fs::remove_dir_all(&desired);
-    let md = report::markdown(&rows, idle, size, args.latency);
+    let mut md = report::markdown(&rows, idle, size, args.latency);
+    md.push_str(&watch::markdown(&watching, args.edits, args.quiet));
     std::fs::create_dir_all(&args.out).expect("output dir");
     std::fs::write(args.out.join("benchmarks.md"), &md).expect("write benchmarks.md");
     report::plot(&rows, &args.out.join("benchmarks.svg"));
