@@ -25,7 +25,18 @@ async fn migrated_daemon(name: &str, mode: &str, extra: &[&str]) -> (aca_sim::Si
 }
 
 fn run_args<'a>(file: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
-    let mut args = vec!["run", "-f", file, "--interval", "1s", "--reload-interval", "200ms"];
+    // `--resync 1s`: a person's edit reaches the cache the passes read within a second.
+    let mut args = vec![
+        "run",
+        "-f",
+        file,
+        "--interval",
+        "1s",
+        "--resync",
+        "1s",
+        "--reload-interval",
+        "200ms",
+    ];
     args.extend_from_slice(extra);
     args
 }
@@ -97,7 +108,14 @@ async fn observe_mode_alerts_and_never_writes() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn undeclared_fields_are_left_alone_and_steady_state_only_reads() {
-    let (sim, op, _) = migrated_daemon("steady", "enforce", &["--listen-metrics", "127.0.0.1:0"]).await;
+    // The read budget below is the polling mode's (`--cache off`); the cache's steady state
+    // (no per-app read at all) is tests/tests/reflector.rs.
+    let (sim, op, _) = migrated_daemon(
+        "steady",
+        "enforce",
+        &["--listen-metrics", "127.0.0.1:0", "--cache", "off"],
+    )
+    .await;
 
     // A pipeline bumps the Langfuse image and a person adds a tag: neither is declared.
     let live = app(&sim, "langfuse").await;

@@ -61,7 +61,15 @@ async fn a_person_who_keeps_scaling_clickhouse_meets_alerts_and_backoff_not_a_ha
     std::fs::write(&file, example("enforce", "2s")).unwrap();
     let op = Running::spawn(operator(
         &sim,
-        &["run", "-f", file.to_str().unwrap(), "--interval", "2s"],
+        &[
+            "run",
+            "-f",
+            file.to_str().unwrap(),
+            "--interval",
+            "2s",
+            "--resync",
+            "2s",
+        ],
     ));
     op.wait_event("a clean pass", T, |e| e["event"] == "pass" && e["drifts"] == 0)
         .await;

@@ -39,6 +39,8 @@ async fn daemon(name: &str, mode: &str, listen: &str, env: &[(&str, &str)]) -> D
             path,
             "--interval",
             "1s",
+            "--resync",
+            "1s",
             "--reload-interval",
             "200ms",
             "--listen-metrics",

@@ -1,5 +1,6 @@
 //! Typed ARM errors. Messages come from ARM's error bodies and never carry a token.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use aca_model::arm::ArmErrorBody;
@@ -22,9 +23,15 @@ pub enum ArmError {
     /// 401/403.
     #[error("not authorized ({status}): {code}: {message}")]
     Auth { status: u16, code: String, message: String },
-    /// 5xx, timeouts, resets, after the retries ran out.
+    /// 5xx, timeouts, resets, after the retries ran out. `cause` is the transport's error, when
+    /// there was no answer.
     #[error("transient failure{}: {message}", status.map(|s| format!(" ({s})")).unwrap_or_default())]
-    Transient { status: Option<u16>, message: String },
+    Transient {
+        status: Option<u16>,
+        message: String,
+        #[source]
+        cause: Option<Cause>,
+    },
     /// Any other 4xx: the request is wrong and retrying will not help.
     #[error("rejected by ARM ({status}): {code}: {message}")]
     BadRequest { status: u16, code: String, message: String },
@@ -41,9 +48,13 @@ pub enum ArmError {
     /// ARM answered something the client cannot read: nothing is done with it.
     #[error("unreadable ARM response for {what}: {message}")]
     Decode { what: String, message: String },
-    /// A token could not be acquired.
-    #[error("credential: {0}")]
-    Credential(String),
+    /// A token could not be acquired (or the credential asked for is refused).
+    #[error("credential: {message}")]
+    Credential {
+        message: String,
+        #[source]
+        cause: Option<Cause>,
+    },
     /// The write was not sent (or not sent again): this replica may no longer write. The next
     /// leader re-plans it from a fresh read.
     #[error("write abandoned: {0}")]
@@ -51,6 +62,21 @@ pub enum ArmError {
     /// The client is configured in a way it refuses to run.
     #[error("configuration: {0}")]
     Config(String),
+    /// The endpoint is plain HTTP: refused unless it is a loopback simulator and
+    /// `ArmConfig::allow_insecure_loopback` (in `aca-arm`) is set.
+    #[error("{}", if *loopback {
+        format!("{url} is plain HTTP, refused unless allowed explicitly for a local simulator")
+    } else {
+        format!("{url} is plain HTTP to a non-loopback host: ARM is only reached over HTTPS (plain HTTP is allowed only to 127.0.0.1/localhost, when allowed explicitly)")
+    })]
+    InsecureEndpoint { url: String, loopback: bool },
+    /// The HTTP pipeline failed in a way that is neither the transport nor the credential.
+    #[error("HTTP pipeline: {message}")]
+    Pipeline {
+        message: String,
+        #[source]
+        cause: Cause,
+    },
     /// Shutdown asked while waiting for a long-running operation: the operation goes on in Azure;
     /// the next pass re-reads the live state and plans from there.
     #[error(
@@ -61,6 +87,38 @@ pub enum ArmError {
 }
 
 pub type ArmResult<T> = Result<T, ArmError>;
+
+/// The error under an [`ArmError`] (azure_core's, with its own chain of causes), shared so that
+/// `ArmError` stays `Clone`. It shows as the error it wraps; `source()` goes on down its chain.
+#[derive(Debug, Clone)]
+pub struct Cause(Arc<dyn std::error::Error + Send + Sync + 'static>);
+
+impl Cause {
+    pub fn new(e: impl std::error::Error + Send + Sync + 'static) -> Self {
+        Cause(Arc::new(e))
+    }
+}
+
+impl std::fmt::Display for Cause {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl std::error::Error for Cause {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.0.source()
+    }
+}
+
+/// Two causes are equal when they read the same (the chain is not compared).
+impl PartialEq for Cause {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.to_string() == other.0.to_string()
+    }
+}
+
+impl Eq for Cause {}
 
 /// Why a write attempt was not sent.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -99,9 +157,10 @@ impl ArmError {
             ArmError::OperationFailed { .. } => "operation_failed",
             ArmError::OperationTimedOut { .. } => "operation_timed_out",
             ArmError::Decode { .. } => "decode",
-            ArmError::Credential(_) => "credential",
+            ArmError::Credential { .. } => "credential",
             ArmError::Fenced(_) => "fenced",
-            ArmError::Config(_) => "config",
+            ArmError::Config(_) | ArmError::InsecureEndpoint { .. } => "config",
+            ArmError::Pipeline { .. } => "pipeline",
             ArmError::Cancelled { .. } => "cancelled",
         }
     }
@@ -124,6 +183,7 @@ impl ArmError {
             408 | 500..=599 => ArmError::Transient {
                 status: Some(status),
                 message: format!("{code}: {message}"),
+                cause: None,
             },
             _ => ArmError::BadRequest { status, code, message },
         }

@@ -8,8 +8,8 @@
 mod error;
 mod types;
 
-pub use error::{ArmError, ArmResult, Fenced};
-pub use types::{RevisionAction, Tagged};
+pub use error::{ArmError, ArmResult, Cause, Fenced};
+pub use types::{Listed, RevisionAction, Tagged};
 
 use aca_model::arm::{ContainerApp, EnvironmentStorage, FileShare, ManagedEnvironment, ResourceId, Revision, Secret};
 use async_trait::async_trait;
@@ -33,4 +33,31 @@ pub trait ArmApi: Send + Sync {
     async fn revision_action(&self, app: &ResourceId, revision: &str, action: RevisionAction) -> ArmResult<()>;
     async fn get_share(&self, id: &ResourceId) -> ArmResult<Tagged<FileShare>>;
     async fn snapshot_share(&self, id: &ResourceId, if_match: Option<&str>) -> ArmResult<FileShare>;
+
+    /// Every container app of a subscription, all pages: what a cache fills itself from. An
+    /// implementation that backs no cache may leave it unsupported (the default).
+    async fn list_apps_in_subscription(&self, subscription: &str) -> ArmResult<Listed<ContainerApp>> {
+        Err(unsupported("listing the container apps of subscription", subscription))
+    }
+    /// Every managed environment of a subscription, all pages (see `list_apps_in_subscription`).
+    async fn list_environments_in_subscription(&self, subscription: &str) -> ArmResult<Listed<ManagedEnvironment>> {
+        Err(unsupported(
+            "listing the managed environments of subscription",
+            subscription,
+        ))
+    }
+    /// The app as ARM has it now, never from a cache: the executor's read right before a write
+    /// and while it waits. Without a cache it is `find_app`.
+    async fn read_app_fresh(&self, id: &ResourceId) -> ArmResult<Option<ContainerApp>> {
+        self.find_app(id).await
+    }
+    /// The app's revisions as ARM has them now, never from a cache (the executor's checks and
+    /// waits on replicas). Without a cache it is `list_revisions`.
+    async fn list_revisions_fresh(&self, id: &ResourceId) -> ArmResult<Vec<Revision>> {
+        self.list_revisions(id).await
+    }
+}
+
+fn unsupported(what: &str, subscription: &str) -> ArmError {
+    ArmError::Config(format!("{what} {subscription} is not supported by this ARM surface"))
 }

@@ -13,3 +13,10 @@ pub enum RevisionAction {
     Deactivate,
     Restart,
 }
+
+/// Every item of a list and how many pages (`nextLink` answers) it took.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Listed<T> {
+    pub items: Vec<T>,
+    pub pages: u32,
+}

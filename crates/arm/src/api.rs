@@ -1,6 +1,6 @@
 //! The client implements the reconcile core's view of ARM ([`aca_arm_api::ArmApi`]).
 
-use aca_arm_api::{ArmApi, ArmResult, RevisionAction, Tagged};
+use aca_arm_api::{ArmApi, ArmResult, Listed, RevisionAction, Tagged};
 use aca_model::arm::{ContainerApp, EnvironmentStorage, FileShare, ManagedEnvironment, ResourceId, Revision, Secret};
 use async_trait::async_trait;
 use serde_json::Value;
@@ -41,5 +41,11 @@ impl ArmApi for ArmClient {
     }
     async fn snapshot_share(&self, id: &ResourceId, if_match: Option<&str>) -> ArmResult<FileShare> {
         self.create_share_snapshot(id, if_match).await
+    }
+    async fn list_apps_in_subscription(&self, subscription: &str) -> ArmResult<Listed<ContainerApp>> {
+        self.list_container_apps_in_subscription(subscription).await
+    }
+    async fn list_environments_in_subscription(&self, subscription: &str) -> ArmResult<Listed<ManagedEnvironment>> {
+        self.list_managed_environments_in_subscription(subscription).await
     }
 }

@@ -23,7 +23,7 @@ use azure_identity::{
 
 use crate::cloud::Cloud;
 use crate::endpoint::is_loopback;
-use aca_arm_api::ArmError;
+use aca_arm_api::{ArmError, Cause};
 
 /// The environment variable holding a static bearer token (simulator and tests only).
 pub const STATIC_TOKEN_ENV: &str = "ACA_STATIC_TOKEN";
@@ -151,16 +151,21 @@ pub(crate) fn credential(settings: &AuthSettings, cloud: Cloud, endpoint: &Url) 
         cloud: Some(cloud.configuration()),
         ..ClientOptions::default()
     };
-    let fail = |what: &str, e: azure_core::Error| ArmError::Credential(format!("{what}: {e}"));
+    let fail = |what: &str, e: azure_core::Error| ArmError::Credential {
+        message: format!("{what}: {e}"),
+        cause: Some(Cause::new(e)),
+    };
+    let refuse = |message: String| ArmError::Credential { message, cause: None };
     match settings.resolved_method() {
         AuthMethod::Static => {
-            let token = settings
-                .static_token
-                .clone()
-                .ok_or_else(|| ArmError::Credential(format!("--auth static needs the token in {STATIC_TOKEN_ENV}")))?;
+            let token = settings.static_token.clone().ok_or_else(|| {
+                refuse(format!(
+                    "the static token credential needs the token in {STATIC_TOKEN_ENV}"
+                ))
+            })?;
             if !is_loopback(endpoint) {
-                return Err(ArmError::Credential(format!(
-                    "{STATIC_TOKEN_ENV} is for a local simulator only and is refused for {endpoint}: use a real credential (--auth)"
+                return Err(refuse(format!(
+                    "{STATIC_TOKEN_ENV} is for a local simulator only and is refused for {endpoint}: use a real credential"
                 )));
             }
             Ok(Credential::Static(token))
@@ -189,7 +194,7 @@ pub(crate) fn credential(settings: &AuthSettings, cloud: Cloud, endpoint: &Url) 
             let (Some(tenant), Some(client), Some(secret)) =
                 (&settings.tenant_id, &settings.client_id, &settings.client_secret)
             else {
-                return Err(ArmError::Credential(
+                return Err(refuse(
                     "client-secret needs AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET".into(),
                 ));
             };
@@ -204,6 +209,38 @@ pub(crate) fn credential(settings: &AuthSettings, cloud: Cloud, endpoint: &Url) 
             AzureCliCredential::new(None).map_err(|e| fail("azure cli", e))?,
         )),
         AuthMethod::Auto => unreachable!("resolved_method never returns Auto"),
+    }
+}
+
+/// A fixed token as a `TokenCredential` (simulator and emulators on loopback only; the caller checks
+/// the endpoint).
+#[derive(Debug)]
+pub struct StaticTokenCredential {
+    token: Secret,
+}
+
+#[async_trait::async_trait]
+impl TokenCredential for StaticTokenCredential {
+    async fn get_token(
+        &self,
+        _scopes: &[&str],
+        _options: Option<azure_core::credentials::TokenRequestOptions<'_>>,
+    ) -> azure_core::Result<azure_core::credentials::AccessToken> {
+        let expires = azure_core::time::OffsetDateTime::now_utc() + azure_core::time::Duration::hours(1);
+        Ok(azure_core::credentials::AccessToken::new(self.token.clone(), expires))
+    }
+}
+
+/// The credential of `settings` as a `TokenCredential`, for other Azure clients (the blob lease).
+/// A static token is refused unless `endpoint` is loopback.
+pub fn token_credential(
+    settings: &AuthSettings,
+    cloud: Cloud,
+    endpoint: &Url,
+) -> Result<Arc<dyn TokenCredential>, ArmError> {
+    match credential(settings, cloud, endpoint)? {
+        Credential::Token(c) => Ok(c),
+        Credential::Static(token) => Ok(Arc::new(StaticTokenCredential { token })),
     }
 }
 
@@ -249,37 +286,5 @@ mod tests {
         };
         let text = format!("{s:?}");
         assert!(!text.contains("hunter2") && !text.contains("tok-123"), "{text}");
-    }
-}
-
-/// A fixed token as a `TokenCredential` (simulator and emulators on loopback only; the caller checks
-/// the endpoint).
-#[derive(Debug)]
-pub struct StaticTokenCredential {
-    token: Secret,
-}
-
-#[async_trait::async_trait]
-impl TokenCredential for StaticTokenCredential {
-    async fn get_token(
-        &self,
-        _scopes: &[&str],
-        _options: Option<azure_core::credentials::TokenRequestOptions<'_>>,
-    ) -> azure_core::Result<azure_core::credentials::AccessToken> {
-        let expires = azure_core::time::OffsetDateTime::now_utc() + azure_core::time::Duration::hours(1);
-        Ok(azure_core::credentials::AccessToken::new(self.token.clone(), expires))
-    }
-}
-
-/// The credential of `settings` as a `TokenCredential`, for other Azure clients (the blob lease).
-/// A static token is refused unless `endpoint` is loopback.
-pub fn token_credential(
-    settings: &AuthSettings,
-    cloud: Cloud,
-    endpoint: &Url,
-) -> Result<Arc<dyn TokenCredential>, ArmError> {
-    match credential(settings, cloud, endpoint)? {
-        Credential::Token(c) => Ok(c),
-        Credential::Static(token) => Ok(Arc::new(StaticTokenCredential { token })),
     }
 }

@@ -1,11 +1,12 @@
 //! The ARM client: one method per operation the operator needs.
 
-use std::path::PathBuf;
+mod lists;
+
 use std::sync::Arc;
 use std::time::Duration;
 
 use aca_model::arm::{
-    APP_API_VERSION, ContainerApp, EnvironmentStorage, FileShare, List, ManagedEnvironment, ResourceId, Revision,
+    APP_API_VERSION, ContainerApp, EnvironmentStorage, FileShare, ManagedEnvironment, ResourceId, Revision,
     STORAGE_API_VERSION, Secret, SecretsCollection,
 };
 use azure_core::http::headers::HeaderName;
@@ -18,74 +19,19 @@ use azure_core::http::{
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::auth::{AuthSettings, Credential, credential};
-use crate::cloud::Cloud;
+use crate::auth::{Credential, credential};
+use crate::config::{ArmConfig, LroSettings};
 use crate::endpoint;
-use crate::fence::WriteFence;
-use crate::lro::{LroSettings, retry_after};
 use crate::operations::{self, ArmOperation};
 use crate::policies::{
     ArmStats, FenceAttemptPolicy, FenceCallPolicy, ReplicaTagPolicy, StaticTokenPolicy, ThrottlePolicy, TracePolicy,
-    WriteRequest,
+    WriteRequest, retry_after,
 };
-use crate::throttle::{ClientThrottle, ThrottleSettings};
-use aca_arm_api::{ArmError, ArmResult};
+use crate::throttle::ClientThrottle;
+use aca_arm_api::{ArmError, ArmResult, RevisionAction, Tagged};
 
 /// Responses larger than this are refused rather than parsed (ARM's are far smaller).
 const MAX_RESPONSE_BYTES: usize = 16 * 1024 * 1024;
-
-/// How to reach ARM.
-#[derive(Debug, Clone)]
-pub struct ArmConfig {
-    pub cloud: Cloud,
-    /// Overrides the cloud's endpoint (a simulator).
-    pub endpoint: Option<String>,
-    /// Allow `http://` to a loopback address.
-    pub allow_insecure_loopback: bool,
-    /// Extra CA certificate (PEM) to trust, e.g. the simulator's.
-    pub ca_cert: Option<PathBuf>,
-    pub auth: AuthSettings,
-    /// `None` turns the client-side throttle off.
-    pub throttle: Option<ThrottleSettings>,
-    pub max_retries: u32,
-    pub retry_initial_delay: Duration,
-    pub retry_max_delay: Duration,
-    pub lro: LroSettings,
-    /// Per attempt.
-    pub request_timeout: Duration,
-    /// Tag every request with this replica id (`x-aca-replica`).
-    pub replica_id: Option<String>,
-    /// A credential given by the embedding program; replaces `auth` when set.
-    pub credential: Option<Arc<dyn azure_core::credentials::TokenCredential>>,
-    /// Checked before every attempt of every write (leader election); `None`: writes always allowed.
-    pub fence: Option<WriteFence>,
-    /// Cancelled at shutdown: waits for long-running operations end at once (`ArmError::Cancelled`).
-    pub shutdown: Option<tokio_util::sync::CancellationToken>,
-}
-
-impl Default for ArmConfig {
-    fn default() -> Self {
-        ArmConfig {
-            cloud: Cloud::Public,
-            endpoint: None,
-            allow_insecure_loopback: false,
-            ca_cert: None,
-            auth: AuthSettings::default(),
-            throttle: Some(ThrottleSettings::default()),
-            max_retries: 6,
-            retry_initial_delay: Duration::from_millis(400),
-            retry_max_delay: Duration::from_secs(30),
-            lro: LroSettings::default(),
-            request_timeout: Duration::from_secs(60),
-            replica_id: None,
-            credential: None,
-            fence: None,
-            shutdown: None,
-        }
-    }
-}
-
-use aca_arm_api::{RevisionAction, Tagged};
 
 #[derive(Debug, Clone)]
 pub struct ArmClient {
@@ -169,9 +115,9 @@ impl ArmClient {
     }
 
     /// Checks another Azure endpoint (the lease account) against the same HTTPS rule as ARM's.
-    pub fn lease_url_check(url: &str, allow_insecure_loopback: bool) -> Result<Url, String> {
-        let parsed = Url::parse(url).map_err(|e| format!("`{url}`: {e}"))?;
-        endpoint::check(&parsed, allow_insecure_loopback).map_err(|e| e.to_string())?;
+    pub fn lease_url_check(url: &str, allow_insecure_loopback: bool) -> ArmResult<Url> {
+        let parsed = Url::parse(url).map_err(|e| ArmError::Config(format!("`{url}`: {e}")))?;
+        endpoint::check(&parsed, allow_insecure_loopback)?;
         Ok(parsed)
     }
 
@@ -235,7 +181,7 @@ impl ArmClient {
             .pipeline
             .send(&ctx, &mut request, Some(options))
             .await
-            .map_err(|e| crate::error::from_pipeline(&e))?;
+            .map_err(crate::error::from_pipeline)?;
         if raw.body().len() > MAX_RESPONSE_BYTES {
             return Err(ArmError::Decode {
                 what: op.name.into(),
@@ -269,30 +215,6 @@ impl ArmClient {
     async fn get<T: DeserializeOwned>(&self, op: &ArmOperation, url: Url) -> ArmResult<T> {
         let raw = Self::expect_success(self.send(op, Method::Get, url, None, &[]).await?)?;
         Self::decode(op.name, &raw)
-    }
-
-    /// Follows `nextLink` through every page.
-    async fn list<T: DeserializeOwned>(&self, op: &ArmOperation, first: Url) -> ArmResult<Vec<T>> {
-        let mut out = Vec::new();
-        let mut next = Some(first);
-        while let Some(url) = next.take() {
-            let page: List<T> = self.get(op, url).await?;
-            out.extend(page.value);
-            if let Some(link) = page.next_link {
-                let url = Url::parse(&link).map_err(|e| ArmError::Decode {
-                    what: op.name.into(),
-                    message: e.to_string(),
-                })?;
-                if !endpoint::same_origin(&url, &self.endpoint) {
-                    return Err(ArmError::Decode {
-                        what: op.name.into(),
-                        message: format!("nextLink {url} leaves the ARM endpoint"),
-                    });
-                }
-                next = Some(url);
-            }
-        }
-        Ok(out)
     }
 
     pub async fn get_container_app(&self, id: &ResourceId) -> ArmResult<ContainerApp> {
@@ -473,9 +395,10 @@ fn http_client(config: &ArmConfig) -> ArmResult<reqwest::Client> {
         .timeout(config.request_timeout)
         .connect_timeout(Duration::from_secs(10));
     if let Some(path) = &config.ca_cert {
-        let pem = std::fs::read(path).map_err(|e| ArmError::Config(format!("--ca-cert {}: {e}", path.display())))?;
+        let pem =
+            std::fs::read(path).map_err(|e| ArmError::Config(format!("CA certificate {}: {e}", path.display())))?;
         let cert = reqwest::Certificate::from_pem(&pem)
-            .map_err(|e| ArmError::Config(format!("--ca-cert {}: not a PEM certificate: {e}", path.display())))?;
+            .map_err(|e| ArmError::Config(format!("CA certificate {}: not a PEM certificate: {e}", path.display())))?;
         builder = builder.tls_certs_merge([cert]);
     }
     builder

@@ -25,12 +25,10 @@ pub fn check(url: &Url, allow_insecure_loopback: bool) -> Result<(), ArmError> {
     match url.scheme() {
         "https" => Ok(()),
         "http" if is_loopback(url) && allow_insecure_loopback => Ok(()),
-        "http" if is_loopback(url) => Err(ArmError::Config(format!(
-            "{url} is plain HTTP: pass --allow-insecure-loopback to talk to a local simulator over HTTP"
-        ))),
-        "http" => Err(ArmError::Config(format!(
-            "{url} is plain HTTP to a non-loopback host: ARM is only reached over HTTPS (plain HTTP is allowed only to 127.0.0.1/localhost with --allow-insecure-loopback)"
-        ))),
+        "http" => Err(ArmError::InsecureEndpoint {
+            url: url.to_string(),
+            loopback: is_loopback(url),
+        }),
         other => Err(ArmError::Config(format!(
             "{url}: unsupported scheme `{other}`; use https://"
         ))),

@@ -68,7 +68,7 @@ fn client(fence: &WriteFence, answers: &[(u16, Option<u64>)]) -> (ArmClient, Arc
 }
 
 fn app() -> ResourceId {
-    ResourceId::container_app("00000000-0000-0000-0000-000000000000", "rg", "clickhouse")
+    ResourceId::container_app("00000000-0000-0000-0000-000000000000", "rg", "db")
 }
 
 async fn restart(client: &ArmClient) -> Result<(), ArmError> {

@@ -14,6 +14,7 @@ mod api;
 mod auth;
 mod client;
 mod cloud;
+mod config;
 mod endpoint;
 mod error;
 mod fence;
@@ -24,14 +25,14 @@ pub mod operations;
 mod policies;
 mod throttle;
 
-pub use aca_arm_api::{ArmApi, ArmError, ArmResult, Fenced, RevisionAction, Tagged};
+pub use aca_arm_api::{ArmApi, ArmError, ArmResult, Cause, Fenced, Listed, RevisionAction, Tagged};
 pub use auth::{AuthMethod, AuthSettings, STATIC_TOKEN_ENV, StaticTokenCredential, token_credential};
 /// The secret wrapper credentials use (never printed by `Debug`).
 pub use azure_core::credentials::Secret;
-pub use client::{ArmClient, ArmConfig};
+pub use client::ArmClient;
 pub use cloud::Cloud;
+pub use config::{ArmConfig, LroSettings};
 pub use endpoint::is_loopback;
 pub use fence::{Transitions, WriteFence};
-pub use lro::LroSettings;
 pub use policies::ArmStats;
 pub use throttle::ThrottleSettings;

@@ -12,30 +12,11 @@ use tokio::time::Instant;
 use crate::client::ArmClient;
 use crate::endpoint::same_origin;
 use crate::operations;
+use crate::policies::retry_after;
 use aca_arm_api::{ArmError, ArmResult};
 
 /// How often a long wait is logged.
 const PROGRESS_EVERY: Duration = Duration::from_secs(5);
-
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct LroSettings {
-    /// Between polls when ARM sends no `Retry-After`.
-    pub poll_interval: Duration,
-    /// Upper bound on one wait, whatever `Retry-After` says.
-    pub max_poll_interval: Duration,
-    /// Give up (the operation may still finish) after this long.
-    pub deadline: Duration,
-}
-
-impl Default for LroSettings {
-    fn default() -> Self {
-        LroSettings {
-            poll_interval: Duration::from_secs(2),
-            max_poll_interval: Duration::from_secs(30),
-            deadline: Duration::from_secs(15 * 60),
-        }
-    }
-}
 
 #[derive(Debug, Deserialize)]
 struct OperationStatus {
@@ -51,14 +32,6 @@ struct OperationError {
     code: String,
     #[serde(default)]
     message: String,
-}
-
-pub(crate) fn retry_after(response: &RawResponse) -> Option<Duration> {
-    response
-        .headers()
-        .get_optional_str(&HeaderName::from_static("retry-after"))
-        .and_then(|v| v.trim().parse::<u64>().ok())
-        .map(Duration::from_secs)
 }
 
 fn header_url(response: &RawResponse, name: &'static str) -> Option<String> {

@@ -69,6 +69,13 @@ op!(
     ["Microsoft.App/containerApps/read"]
 );
 op!(
+    CONTAINER_APPS_LIST_BY_SUBSCRIPTION,
+    "ContainerApps_ListBySubscription",
+    "GET",
+    "/providers/Microsoft.App/containerApps",
+    ["Microsoft.App/containerApps/read"]
+);
+op!(
     REVISIONS_LIST,
     "ContainerAppsRevisions_ListRevisions",
     "GET",
@@ -118,6 +125,13 @@ op!(
     ["Microsoft.App/managedEnvironments/read"]
 );
 op!(
+    MANAGED_ENVIRONMENTS_LIST_BY_SUBSCRIPTION,
+    "ManagedEnvironments_ListBySubscription",
+    "GET",
+    "/providers/Microsoft.App/managedEnvironments",
+    ["Microsoft.App/managedEnvironments/read"]
+);
+op!(
     ENVIRONMENT_STORAGE_GET,
     "ManagedEnvironmentsStorages_Get",
     "GET",
@@ -160,6 +174,7 @@ pub const ALL: &[ArmOperation] = &[
     CONTAINER_APP_UPDATE,
     CONTAINER_APP_LIST_SECRETS,
     CONTAINER_APPS_LIST_BY_RESOURCE_GROUP,
+    CONTAINER_APPS_LIST_BY_SUBSCRIPTION,
     REVISIONS_LIST,
     REVISION_ACTIVATE,
     REVISION_DEACTIVATE,
@@ -167,6 +182,7 @@ pub const ALL: &[ArmOperation] = &[
     OPERATION_STATUS,
     OPERATION_RESULT,
     MANAGED_ENVIRONMENT_GET,
+    MANAGED_ENVIRONMENTS_LIST_BY_SUBSCRIPTION,
     ENVIRONMENT_STORAGE_GET,
     ENVIRONMENT_STORAGES_LIST,
     FILE_SHARE_GET,

@@ -8,7 +8,7 @@ use async_trait::async_trait;
 use azure_core::credentials::Secret;
 use azure_core::http::headers::HeaderName;
 use azure_core::http::policies::{Policy, PolicyResult, RetryPolicyCount};
-use azure_core::http::{Context, Request};
+use azure_core::http::{Context, RawResponse, Request};
 use tokio::time::Instant;
 
 use crate::endpoint::is_loopback;
@@ -199,6 +199,15 @@ fn asked_wait(headers: &azure_core::http::headers::Headers) -> Option<std::time:
         .or_else(|| header("retry-after-ms"))
         .map(std::time::Duration::from_millis)
         .or_else(|| header("retry-after").map(std::time::Duration::from_secs))
+}
+
+/// How long ARM asked to wait before the next poll (`Retry-After` in seconds).
+pub(crate) fn retry_after(response: &RawResponse) -> Option<std::time::Duration> {
+    response
+        .headers()
+        .get_optional_str(&HeaderName::from_static("retry-after"))
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .map(std::time::Duration::from_secs)
 }
 
 /// Outside the retry loop: a write is abandoned the moment the fence's window ends, whatever it

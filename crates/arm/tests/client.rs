@@ -2,101 +2,20 @@
 //! styles, failures, retries, throttling, ETags, the HTTPS and static-token rules, and no secret in
 //! any log line.
 
+mod common;
+
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use aca_arm::{
-    ArmClient, ArmConfig, ArmError, AuthMethod, AuthSettings, LroSettings, RevisionAction, ThrottleSettings,
-};
+use aca_arm::{ArmClient, ArmConfig, ArmError, AuthMethod, AuthSettings, RevisionAction};
 use aca_model::arm::{ContainerApp, ResourceId, Scale, Template};
 use aca_sim::scenario::{self, SUBSCRIPTION};
-use aca_sim::{BucketConfig, SimConfig, Simulator, StartOptions};
+use aca_sim::{Simulator, StartOptions};
 use azure_core::credentials::Secret;
-use serde_json::{Value, json};
+use serde_json::json;
 
-const TOKEN: &str = "sim-token-8c1f2e";
-
-fn fast_sim() -> SimConfig {
-    SimConfig {
-        lro_duration: Duration::from_millis(120),
-        revision_start: Duration::from_millis(150),
-        overlap: Duration::from_millis(200),
-        stop_delay: Duration::from_millis(80),
-        ..SimConfig::default()
-    }
-}
-
-async fn sim(config: SimConfig) -> Simulator {
-    Simulator::start(StartOptions {
-        scenario: Some("sidecar".into()),
-        config,
-        ..StartOptions::default()
-    })
-    .await
-    .unwrap()
-}
-
-fn config_for(sim: &Simulator) -> ArmConfig {
-    ArmConfig {
-        endpoint: Some(sim.base_url.clone()),
-        allow_insecure_loopback: true,
-        auth: AuthSettings {
-            method: AuthMethod::Static,
-            static_token: Some(Secret::new(TOKEN)),
-            ..AuthSettings::default()
-        },
-        retry_initial_delay: Duration::from_millis(20),
-        lro: LroSettings {
-            poll_interval: Duration::from_millis(30),
-            ..LroSettings::default()
-        },
-        ..ArmConfig::default()
-    }
-}
-
-/// Every injected fault answered at least one request (else the test proved nothing about it).
-fn assert_faults_fired(sim: &Simulator) {
-    let unfired = sim.unfired_faults();
-    assert!(unfired.is_empty(), "injected faults that never fired: {unfired:?}");
-}
-
-fn client(sim: &Simulator) -> ArmClient {
-    ArmClient::new(config_for(sim)).unwrap()
-}
-
-fn app_id(name: &str) -> ResourceId {
-    ResourceId::container_app(SUBSCRIPTION, scenario::RESOURCE_GROUP, name)
-}
-
-async fn admin(sim: &Simulator, method: reqwest::Method, path: &str, body: Option<Value>) -> reqwest::Response {
-    let mut r = reqwest::Client::new().request(method, format!("{}{path}", sim.base_url));
-    if let Some(b) = body {
-        r = r.json(&b);
-    }
-    r.send().await.unwrap()
-}
-
-async fn request_log(sim: &Simulator) -> Vec<Value> {
-    admin(sim, reqwest::Method::GET, "/_sim/requests", None)
-        .await
-        .json()
-        .await
-        .unwrap()
-}
-
-fn new_clickhouse_app() -> ContainerApp {
-    serde_json::from_value(json!({
-        "location": "Japan East",
-        "properties": {
-            "environmentId": scenario::environment_id(),
-            "configuration": {"activeRevisionsMode": "Single", "ingress": {"external": false, "targetPort": 8123, "transport": "http"}},
-            "template": {"containers": [{"name": "clickhouse", "image": "clickhouse/clickhouse-server:24.8-alpine", "resources": {"cpu": 1.0, "memory": "2Gi"}}],
-                         "scale": {"minReplicas": 1, "maxReplicas": 1}}
-        }
-    }))
-    .unwrap()
-}
+use common::*;
 
 #[tokio::test(start_paused = true)]
 async fn reads_every_kind_of_resource() {
@@ -290,112 +209,6 @@ async fn a_shutdown_ends_the_wait_for_a_hung_operation_at_once() {
 }
 
 #[tokio::test(start_paused = true)]
-async fn retries_a_503_then_succeeds() {
-    let sim = sim(fast_sim()).await;
-    admin(
-        &sim,
-        reqwest::Method::POST,
-        "/_sim/faults",
-        Some(json!({"method": "GET", "path": "containerApps/langfuse", "status": 503, "retryAfter": 0, "times": 2})),
-    )
-    .await;
-    let c = client(&sim);
-    c.get_container_app(&app_id("langfuse")).await.unwrap();
-    let statuses: Vec<u64> = request_log(&sim)
-        .await
-        .iter()
-        .map(|r| r["status"].as_u64().unwrap())
-        .collect();
-    assert_eq!(statuses, vec![503, 503, 200]);
-    assert_faults_fired(&sim);
-    sim.stop().await;
-}
-
-#[tokio::test(start_paused = true)]
-async fn survives_a_dropped_connection() {
-    let sim = sim(fast_sim()).await;
-    admin(
-        &sim,
-        reqwest::Method::POST,
-        "/_sim/faults",
-        Some(json!({"method": "GET", "path": "containerApps/langfuse", "dropConnection": true, "times": 1})),
-    )
-    .await;
-    client(&sim).get_container_app(&app_id("langfuse")).await.unwrap();
-    assert_eq!(request_log(&sim).await.len(), 2, "one cut, one retried");
-    assert_faults_fired(&sim);
-    sim.stop().await;
-}
-
-#[tokio::test(start_paused = true)]
-async fn never_retries_a_400() {
-    let sim = sim(fast_sim()).await;
-    let c = client(&sim);
-    let bad = json!({"properties": {"template": {"scale": {"minReplicas": 5, "maxReplicas": 1}}}});
-    let err = c.update_container_app(&app_id("langfuse"), &bad).await.unwrap_err();
-    assert!(
-        matches!(&err, ArmError::BadRequest { status: 400, code, .. } if code == "ContainerAppInvalidScaleSettings"),
-        "{err:?}"
-    );
-    assert_eq!(request_log(&sim).await.len(), 1);
-    sim.stop().await;
-}
-
-#[tokio::test(start_paused = true)]
-async fn honours_429_and_retry_after() {
-    let config = SimConfig {
-        reads: BucketConfig {
-            capacity: 2.0,
-            per_second: 1.0,
-        },
-        ..fast_sim()
-    };
-    let sim = sim(config).await;
-    let mut cfg = config_for(&sim);
-    cfg.throttle = None; // the server's throttle is what this test exercises
-    let c = ArmClient::new(cfg).unwrap();
-    for _ in 0..3 {
-        c.get_container_app(&app_id("langfuse")).await.unwrap();
-    }
-    let log = request_log(&sim).await;
-    let throttled: Vec<&Value> = log.iter().filter(|r| r["status"] == 429).collect();
-    assert!(!throttled.is_empty(), "the bucket emptied");
-    // The retry came no sooner than Retry-After (1 s) after the 429.
-    let i = log.iter().position(|r| r["status"] == 429).unwrap();
-    let gap = log[i + 1]["atMs"].as_u64().unwrap() - log[i]["atMs"].as_u64().unwrap();
-    assert!(gap >= 950, "retried after {gap} ms");
-    assert_eq!(log.last().unwrap()["status"], 200);
-    sim.stop().await;
-}
-
-#[tokio::test(start_paused = true)]
-async fn the_client_throttle_avoids_429s() {
-    let config = SimConfig {
-        reads: BucketConfig {
-            capacity: 5.0,
-            per_second: 20.0,
-        },
-        ..fast_sim()
-    };
-    let sim = sim(config).await;
-    let mut cfg = config_for(&sim);
-    cfg.throttle = Some(ThrottleSettings {
-        reads_per_second: 18.0,
-        read_burst: 5.0,
-        ..ThrottleSettings::default()
-    });
-    let c = ArmClient::new(cfg).unwrap();
-    for _ in 0..20 {
-        c.get_container_app(&app_id("langfuse")).await.unwrap();
-    }
-    let log = request_log(&sim).await;
-    assert_eq!(log.len(), 20);
-    assert!(log.iter().all(|r| r["status"] == 200), "no 429");
-    assert!(c.stats().throttle_wait() > Duration::ZERO, "the client waited instead");
-    sim.stop().await;
-}
-
-#[tokio::test(start_paused = true)]
 async fn file_share_etags_snapshots_and_412() {
     let sim = sim(fast_sim()).await;
     let c = client(&sim);
@@ -489,14 +302,21 @@ fn refuses_http_to_non_loopback_and_static_tokens_off_loopback() {
         ..ArmConfig::default()
     })
     .unwrap_err();
-    assert!(matches!(err, ArmError::Config(ref m) if m.contains("HTTPS")), "{err}");
+    assert!(
+        matches!(err, ArmError::InsecureEndpoint { loopback: false, .. }) && err.to_string().contains("HTTPS"),
+        "{err}"
+    );
     let err = ArmClient::new(ArmConfig {
         endpoint: Some("http://127.0.0.1:9".into()),
         auth: static_auth.clone(),
         ..ArmConfig::default()
     })
     .unwrap_err();
-    assert!(err.to_string().contains("--allow-insecure-loopback"), "{err}");
+    assert!(
+        matches!(err, ArmError::InsecureEndpoint { loopback: true, .. }),
+        "{err}"
+    );
+    assert!(!err.to_string().contains("--"), "the library names no CLI flag: {err}");
     let err = ArmClient::new(ArmConfig {
         endpoint: Some("https://management.azure.com".into()),
         auth: static_auth,
@@ -504,7 +324,7 @@ fn refuses_http_to_non_loopback_and_static_tokens_off_loopback() {
     })
     .unwrap_err();
     assert!(
-        matches!(err, ArmError::Credential(ref m) if m.contains("refused")),
+        matches!(err, ArmError::Credential { ref message, .. } if message.contains("refused")),
         "{err}"
     );
     assert!(!err.to_string().contains(TOKEN));

@@ -204,15 +204,17 @@ fn several_errors_are_all_reported() {
 }
 
 #[test]
-fn langfuse_facts_are_checked() {
-    // Migrations over HTTP cannot work.
+fn url_facts_are_checked() {
+    // Product rules (migration URLs, cluster mode) are the reconcile playbooks', given to the
+    // loader by the operator: the model alone accepts them.
+    load_str(
+        &format!("{HEAD}    apps:\n      ch: {{ singleton: true, ingress: {{ targetPort: 8123 }} }}\n      lf:\n        secrets:\n          clickhouse-migration-url: \"https://${{apps.ch.fqdn}}\"\n"),
+        "t.yaml",
+    )
+    .unwrap();
+    // A native-protocol URL needs a TCP port on the target.
     let e = one_error(
-        "    apps:\n      ch: { singleton: true, ingress: { targetPort: 8123 } }\n      lf:\n        secrets:\n          clickhouse-migration-url: \"https://${apps.ch.fqdn}\"\n",
-    );
-    assert!(e.message.contains("native TCP protocol"), "{e}");
-    // clickhouse:// needs a TCP port on the target.
-    let e = one_error(
-        "    apps:\n      ch: { singleton: true, ingress: { targetPort: 8123 } }\n      lf:\n        secrets:\n          m: \"clickhouse://${apps.ch.name}:9000\"\n",
+        "    apps:\n      ch: { singleton: true, ingress: { targetPort: 8123 } }\n      lf:\n        secrets:\n          m: \"tcp://${apps.ch.name}:9000\"\n",
     );
     assert!(e.message.contains("needs TCP port 9000"), "{e}");
     // HTTP ingress is never reached at its target port.
@@ -220,11 +222,6 @@ fn langfuse_facts_are_checked() {
         "    apps:\n      ch: { singleton: true, ingress: { targetPort: 8123 } }\n      lf:\n        secrets:\n          u: \"http://${apps.ch.name}:8123\"\n",
     );
     assert!(e.message.contains("never at its target port 8123"), "{e}");
-    // A single ClickHouse needs CLICKHOUSE_CLUSTER_ENABLED=false.
-    let e = one_error(
-        "    apps:\n      ch: { singleton: true }\n      lf:\n        env:\n          web:\n            CLICKHOUSE_CLUSTER_ENABLED: \"true\"\n",
-    );
-    assert!(e.message.contains("single ClickHouse"), "{e}");
     // TCP ingress with min 0 never wakes.
     let e = one_error(
         "    apps:\n      ch:\n        scale: { min: 0, max: 1 }\n        ingress: { transport: tcp, targetPort: 9000 }\n",

@@ -1,18 +1,26 @@
-//! Builds the ARM client from the command line and the environment.
+//! The one place the binary builds its ARM client, from the command line and the environment.
 
 use std::time::Duration;
 
-use aca_arm::{ArmClient, ArmConfig, AuthSettings, LroSettings};
+use aca_arm::{ArmClient, ArmConfig, AuthSettings, LroSettings, WriteFence};
 use aca_reconcile::ExecSettings;
+use azure_core::http::Url;
+use tokio_util::sync::CancellationToken;
 
 use crate::cli::ArmArgs;
+use crate::error::CliError;
 
-pub fn client(args: &ArmArgs) -> Result<ArmClient, String> {
-    ArmClient::new(config(args)).map_err(|e| e.to_string())
+/// What the daemon adds to the command line's settings; one-shot commands use the default.
+#[derive(Debug, Default)]
+pub struct Extras {
+    /// The leadership's fence, checked before every attempt of every write.
+    pub fence: Option<WriteFence>,
+    /// Ends the client's waits for long-running operations at shutdown.
+    pub shutdown: Option<CancellationToken>,
 }
 
-pub fn config(args: &ArmArgs) -> ArmConfig {
-    ArmConfig {
+pub fn client(args: &ArmArgs, extras: Extras) -> Result<ArmClient, CliError> {
+    let config = ArmConfig {
         cloud: args.cloud,
         endpoint: args.arm_endpoint.clone(),
         allow_insecure_loopback: args.allow_insecure_loopback,
@@ -20,14 +28,19 @@ pub fn config(args: &ArmArgs) -> ArmConfig {
         auth: AuthSettings::from_env(args.auth),
         replica_id: args.replica_id.clone(),
         lro: lro_settings(args),
+        fence: extras.fence,
+        shutdown: extras.shutdown,
         ..ArmConfig::default()
-    }
+    };
+    ArmClient::new(config).map_err(CliError::ArmSetup)
 }
 
+/// The endpoint is a local simulator (the same loopback rule the client applies).
 fn is_local(args: &ArmArgs) -> bool {
     args.arm_endpoint
         .as_deref()
-        .is_some_and(|e| e.contains("://127.") || e.contains("://localhost") || e.contains("://[::1]"))
+        .and_then(|e| Url::parse(e).ok())
+        .is_some_and(|url| aca_arm::is_loopback(&url))
 }
 
 /// A local simulator answers in milliseconds: poll it often. Azure: every 2 s unless told otherwise.

@@ -2,6 +2,7 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use aca_arm::{AuthMethod, Cloud};
 
@@ -130,6 +131,41 @@ fn parse_auth(s: &str) -> Result<AuthMethod, String> {
     s.parse()
 }
 
+/// A flag value clap refuses (it prints the message as a usage error, exit 64).
+#[derive(Debug, thiserror::Error)]
+pub enum FlagError {
+    #[error("`{0}` is not a duration (e.g. 2s, 30s, 5m)")]
+    NotADuration(String),
+    #[error("`{0}` must be longer than zero (e.g. 2s, 30s, 10m)")]
+    Zero(String),
+    #[error("must be 15-60 s (Azure Blob leases), got {}s", .0.as_secs())]
+    LeaseOutOfRange(Duration),
+}
+
+/// A duration flag: `500ms`, `30s`, `5m`, `1h`, `1m30s` (the desired state's own syntax).
+fn duration(s: &str) -> Result<Duration, FlagError> {
+    aca_model::desired::parse_duration(s).ok_or_else(|| FlagError::NotADuration(s.to_string()))
+}
+
+/// A duration, or a bare `0`.
+fn duration_or_zero(s: &str) -> Result<Duration, FlagError> {
+    if s.trim() == "0" {
+        Ok(Duration::ZERO)
+    } else {
+        duration(s)
+    }
+}
+
+/// Azure Blob leases last 15 to 60 s.
+fn lease_duration(s: &str) -> Result<Duration, FlagError> {
+    let d = duration(s)?;
+    if (15..=60).contains(&d.as_secs()) {
+        Ok(d)
+    } else {
+        Err(FlagError::LeaseOutOfRange(d))
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum LeaderElection {
     None,
@@ -203,17 +239,17 @@ pub struct RunArgs {
     )]
     pub files: Vec<PathBuf>,
     /// Overrides every stack's `interval` (e.g. `2s`).
-    #[arg(long, value_name = "DURATION")]
-    pub interval: Option<String>,
+    #[arg(long, value_name = "DURATION", value_parser = duration)]
+    pub interval: Option<Duration>,
     /// Serve /metrics, /healthz and /readyz here (loopback unless you choose otherwise).
     #[arg(long, value_name = "ADDR", env = "ACA_LISTEN_METRICS")]
     pub listen_metrics: Option<SocketAddr>,
     /// How often the desired-state files are checked for changes.
-    #[arg(long, default_value = "2s", value_name = "DURATION")]
-    pub reload_interval: String,
+    #[arg(long, default_value = "2s", value_name = "DURATION", value_parser = duration)]
+    pub reload_interval: Duration,
     /// How long a shutdown (SIGTERM/SIGINT) waits for the current ARM operation.
-    #[arg(long, default_value = "30s", value_name = "DURATION")]
-    pub shutdown_timeout: String,
+    #[arg(long, default_value = "30s", value_name = "DURATION", value_parser = duration)]
+    pub shutdown_timeout: Duration,
     /// At most this many stacks are reconciled at once.
     #[arg(long, default_value_t = 16)]
     pub max_concurrent_stacks: usize,
@@ -236,18 +272,47 @@ pub struct RunArgs {
     #[arg(long, env = "ACA_LEASE_CONTAINER", default_value = "aca-operator")]
     pub lease_container: String,
     /// Lease duration (15-60 s); the leader renews every third of it.
-    #[arg(long, env = "ACA_LEASE_DURATION", default_value = "15s", value_name = "DURATION")]
-    pub lease_duration: String,
+    #[arg(long, env = "ACA_LEASE_DURATION", default_value = "15s", value_name = "DURATION", value_parser = lease_duration)]
+    pub lease_duration: Duration,
     /// File holding the token required for `/status` and `/` (or ACA_STATUS_TOKEN). Without
     /// one, a non-loopback listener does not serve them.
     #[arg(long, env = "ACA_STATUS_TOKEN_FILE", value_name = "FILE")]
     pub status_token_file: Option<PathBuf>,
+    /// Azure Storage queue that Event Grid delivers resource events to, e.g.
+    /// `https://ACCOUNT.queue.core.windows.net/QUEUE`: an event about a stack's resources runs
+    /// that stack at once (the interval stays the backstop). Same credentials as ARM.
+    #[arg(long, env = "ACA_EVENTS_QUEUE", value_name = "URL")]
+    pub events_queue: Option<String>,
     /// First passes are spread over this span (default: the shortest stack interval), so stacks do not
     /// all start together. `0s` starts them all at once.
-    #[arg(long, value_name = "DURATION")]
-    pub initial_spread: Option<String>,
+    #[arg(long, value_name = "DURATION", value_parser = duration_or_zero)]
+    pub initial_spread: Option<Duration>,
+    /// `on`: passes read a cache filled by subscription LISTs (the reflector); `off`: every pass
+    /// reads ARM directly (the polling mode, for comparison).
+    #[arg(long, value_enum, default_value_t = CacheMode::On, env = "ACA_CACHE")]
+    pub cache: CacheMode,
+    /// How often the cache is refilled from the subscription LISTs, whatever else refreshed it.
+    #[arg(long, default_value = "10m", value_name = "DURATION", value_parser = positive_duration)]
+    pub resync: Duration,
     #[command(flatten)]
     pub arm: ArmArgs,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum CacheMode {
+    On,
+    Off,
+}
+
+/// A duration such as `2s`, `30s`, `10m`, longer than zero.
+fn positive_duration(text: &str) -> Result<Duration, FlagError> {
+    duration(text).and_then(|d| {
+        if d.is_zero() {
+            Err(FlagError::Zero(text.to_string()))
+        } else {
+            Ok(d)
+        }
+    })
 }
 
 #[derive(Debug, Args)]
@@ -301,5 +366,51 @@ pub fn usage_exit(e: &clap::Error) -> std::process::ExitCode {
         std::process::ExitCode::from(64)
     } else {
         std::process::ExitCode::SUCCESS
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+
+    fn run_args(extra: &[&str]) -> Result<RunArgs, clap::Error> {
+        let mut argv = vec!["aca-operator", "run", "-f", "stacks.yaml"];
+        argv.extend_from_slice(extra);
+        match Cli::try_parse_from(argv)?.command {
+            Command::Run(args) => Ok(args),
+            other => panic!("parsed as {other:?}"),
+        }
+    }
+
+    #[test]
+    fn duration_flags_are_typed_by_clap_and_a_bad_one_is_a_usage_error() {
+        let args = run_args(&[
+            "--interval",
+            "1m30s",
+            "--initial-spread",
+            "0",
+            "--lease-duration",
+            "20s",
+        ])
+        .unwrap();
+        assert_eq!(args.interval, Some(Duration::from_secs(90)));
+        assert_eq!(args.initial_spread, Some(Duration::ZERO));
+        assert_eq!(args.lease_duration, Duration::from_secs(20));
+        assert_eq!(
+            args.reload_interval,
+            Duration::from_secs(2),
+            "the default goes through the parser too"
+        );
+
+        let e = run_args(&["--shutdown-timeout", "soon"]).unwrap_err();
+        assert_eq!(e.kind(), clap::error::ErrorKind::ValueValidation);
+        assert!(e.to_string().contains("`soon` is not a duration"), "{e}");
+        let e = run_args(&["--lease-duration", "90s"]).unwrap_err();
+        assert!(
+            e.to_string().contains("must be 15-60 s (Azure Blob leases), got 90s"),
+            "{e}"
+        );
     }
 }

@@ -26,6 +26,8 @@ pub struct Health {
     stacks: Mutex<BTreeMap<String, (Duration, Option<Instant>)>>,
     /// Read at each request, so `leader` is exactly "writes allowed now", never a stale copy.
     leadership: std::sync::OnceLock<Leadership>,
+    /// The watch's state, when `--events-queue` is given.
+    events: std::sync::OnceLock<Arc<aca_events::WatchStats>>,
 }
 
 impl Health {
@@ -47,6 +49,19 @@ impl Health {
 
     pub fn set_leadership(&self, leadership: Leadership) {
         let _ = self.leadership.set(leadership);
+    }
+
+    pub fn set_events(&self, stats: Arc<aca_events::WatchStats>) {
+        let _ = self.events.set(stats);
+    }
+
+    /// `watching`, `degraded` (the queue cannot be read: intervals only) or `off`.
+    pub fn events(&self) -> &'static str {
+        match self.events.get().map(|s| s.snapshot().degraded) {
+            None => "off",
+            Some(false) => "watching",
+            Some(true) => "degraded",
+        }
     }
 
     /// Whether this replica may write to ARM at this instant.
@@ -113,7 +128,8 @@ async fn metrics_handler(State(ctx): State<Ctx>) -> impl IntoResponse {
 async fn ready_handler(State(ctx): State<Ctx>) -> impl IntoResponse {
     let stale = ctx.health.stale();
     let leader = ctx.health.leader();
-    let body = serde_json::json!({ "ready": stale.is_empty(), "leader": leader, "staleStacks": stale });
+    let body = serde_json::json!({ "ready": stale.is_empty(), "leader": leader, "staleStacks": stale,
+        "events": ctx.health.events() });
     let status = if stale.is_empty() {
         StatusCode::OK
     } else {

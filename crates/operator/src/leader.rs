@@ -26,6 +26,8 @@ use azure_storage_blob::{BlobClient, BlobClientOptions, BlobContainerClient, Blo
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
+use crate::error::LeaderError;
+
 /// The blob every replica competes for.
 pub const LEASE_BLOB: &str = "aca-operator-leader";
 
@@ -140,16 +142,21 @@ pub struct Election {
     pub leadership: Leadership,
 }
 
-fn transport(ca_cert: Option<&Path>) -> Result<Transport, String> {
+fn transport(ca_cert: Option<&Path>) -> Result<Transport, LeaderError> {
     let mut builder = reqwest::Client::builder()
         .timeout(Duration::from_secs(10))
         .connect_timeout(Duration::from_secs(5));
     if let Some(path) = ca_cert {
-        let pem = std::fs::read(path).map_err(|e| format!("--ca-cert {}: {e}", path.display()))?;
-        let cert = reqwest::Certificate::from_pem(&pem).map_err(|e| format!("--ca-cert {}: {e}", path.display()))?;
+        let ca_error = |source: Box<dyn std::error::Error + Send + Sync>| LeaderError::CaCert {
+            path: path.to_path_buf(),
+            source,
+        };
+        let pem = std::fs::read(path).map_err(|e| ca_error(Box::new(e)))?;
+        let cert = reqwest::Certificate::from_pem(&pem).map_err(|e| ca_error(Box::new(e)))?;
         builder = builder.tls_certs_merge([cert]);
     }
-    Ok(Transport::new(Arc::new(builder.build().map_err(|e| e.to_string())?)))
+    let client = builder.build().map_err(|e| LeaderError::Http(Box::new(e)))?;
+    Ok(Transport::new(Arc::new(client)))
 }
 
 /// A lease id is a GUID; each replica proposes its own, random (v4).
@@ -168,18 +175,17 @@ impl Election {
         credential: Arc<dyn TokenCredential>,
         ca_cert: Option<&Path>,
         leadership: Leadership,
-    ) -> Result<Self, String> {
-        if !(15..=60).contains(&lease.as_secs()) {
-            return Err(format!(
-                "--lease-duration must be 15-60 s (Azure Blob leases), got {}s",
-                lease.as_secs()
-            ));
-        }
+    ) -> Result<Self, LeaderError> {
         let base = account_url.trim_end_matches('/');
-        let container_url =
-            Url::parse(&format!("{base}/{container}")).map_err(|e| format!("--lease-account {account_url}: {e}"))?;
-        let blob_url = Url::parse(&format!("{base}/{container}/{LEASE_BLOB}"))
-            .map_err(|e| format!("--lease-account {account_url}: {e}"))?;
+        let url_of = |what: &'static str, text: String| {
+            Url::parse(&text).map_err(|e| LeaderError::Blob {
+                what,
+                url: text,
+                source: Box::new(e),
+            })
+        };
+        let container_url = url_of("container", format!("{base}/{container}"))?;
+        let blob_url = url_of("blob", format!("{base}/{container}/{LEASE_BLOB}"))?;
         let transport = transport(ca_cert)?;
         // No retries inside the storage client: one failure is reported at once and our loop,
         // which knows the window, decides when to try again.
@@ -196,7 +202,11 @@ impl Election {
                 ..BlobClientOptions::default()
             }),
         )
-        .map_err(|e| format!("lease blob: {e}"))?;
+        .map_err(|e| LeaderError::Blob {
+            what: "blob",
+            url: base.to_string(),
+            source: Box::new(e),
+        })?;
         let container = BlobContainerClient::new(
             container_url,
             Some(credential),
@@ -205,7 +215,11 @@ impl Election {
                 ..BlobContainerClientOptions::default()
             }),
         )
-        .map_err(|e| format!("lease container: {e}"))?;
+        .map_err(|e| LeaderError::Blob {
+            what: "container",
+            url: base.to_string(),
+            source: Box::new(e),
+        })?;
         Ok(Election {
             blob,
             container,
@@ -355,7 +369,7 @@ pub fn start(
     metrics: Arc<crate::metrics::Metrics>,
     leader_tx: tokio::sync::watch::Sender<bool>,
     stop: CancellationToken,
-) -> Result<Option<tokio::task::JoinHandle<()>>, String> {
+) -> Result<Option<tokio::task::JoinHandle<()>>, LeaderError> {
     let set = move |leader: bool| {
         metrics.leader.set(i64::from(leader));
         leader_tx.send_replace(leader);
@@ -364,15 +378,15 @@ pub fn start(
         set(true);
         return Ok(None);
     }
-    let account = args
-        .lease_account
-        .clone()
-        .ok_or("--leader-election blob needs --lease-account")?;
-    let url = aca_arm::ArmClient::lease_url_check(&account, args.arm.allow_insecure_loopback)?;
-    let lease = aca_model::desired::parse_duration(&args.lease_duration)
-        .ok_or_else(|| format!("--lease-duration: `{}` is not a duration", args.lease_duration))?;
+    let account = args.lease_account.clone().ok_or(LeaderError::NoAccount)?;
+    let url = aca_arm::ArmClient::lease_url_check(&account, args.arm.allow_insecure_loopback).map_err(|source| {
+        LeaderError::Account {
+            account: account.clone(),
+            source,
+        }
+    })?;
     let settings = aca_arm::AuthSettings::from_env(args.arm.auth);
-    let credential = aca_arm::token_credential(&settings, args.arm.cloud, &url).map_err(|e| e.to_string())?;
+    let credential = aca_arm::token_credential(&settings, args.arm.cloud, &url).map_err(LeaderError::Credential)?;
     let replica = args
         .arm
         .replica_id
@@ -381,7 +395,7 @@ pub fn start(
     let election = Election::new(
         &account,
         &args.lease_container,
-        lease,
+        args.lease_duration,
         &replica,
         credential,
         args.arm.ca_cert.as_deref(),

@@ -6,6 +6,7 @@ mod color;
 mod commands;
 mod contest;
 mod daemon;
+mod error;
 mod http;
 mod leader;
 mod logging;

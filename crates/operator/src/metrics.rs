@@ -42,7 +42,7 @@ pub struct PassLabels {
     pub result: String,
 }
 
-/// A reload concerns all files at once: no `stack` label.
+/// A reload (or a resync) concerns all stacks at once: no `stack` label.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct ReloadLabels {
     pub result: String,
@@ -87,6 +87,19 @@ pub struct Metrics {
     pub leader: Gauge,
     /// `aca_reconcile_panics_total`: passes that panicked (the stack is retried).
     pub reconcile_panics: Counter,
+    /// `aca_resyncs_total` by result: full LIST refreshes of the reflector (`run --resync`).
+    pub resyncs: Family<ReloadLabels, Counter>,
+    /// `aca_events_received_total`, `aca_events_decoded_total`, `aca_events_poison_total`: the
+    /// watch's queue messages, the resource events in them, the undecodable ones (deleted).
+    pub events_received: Counter,
+    pub events_decoded: Counter,
+    pub events_poison: Counter,
+    /// `aca_events_unmatched_total`: events that concern no stack.
+    pub events_unmatched: Counter,
+    /// `aca_events_degraded`: 1 while the events queue cannot be read.
+    pub events_degraded: Gauge,
+    seen_events: Mutex<aca_events::WatchSnapshot>,
+    events_stats: std::sync::OnceLock<std::sync::Arc<aca_events::WatchStats>>,
     seen_requests: Mutex<BTreeMap<(String, u16), u64>>,
     seen_wait_ms: Mutex<u64>,
     /// The client's counters, read at each scrape so requests show as they happen.
@@ -114,6 +127,14 @@ impl Metrics {
             reloads: Family::default(),
             leader: Gauge::default(),
             reconcile_panics: Counter::default(),
+            resyncs: Family::default(),
+            events_received: Counter::default(),
+            events_decoded: Counter::default(),
+            events_poison: Counter::default(),
+            events_unmatched: Counter::default(),
+            events_degraded: Gauge::default(),
+            seen_events: Mutex::default(),
+            events_stats: std::sync::OnceLock::new(),
             seen_requests: Mutex::new(BTreeMap::new()),
             seen_wait_ms: Mutex::new(0),
             arm_stats: std::sync::OnceLock::new(),
@@ -168,7 +189,59 @@ impl Metrics {
             "Passes that panicked (the stack was freed and retried)",
             m.reconcile_panics.clone(),
         );
+        r.register(
+            "resyncs",
+            "Full LIST refreshes of the cache the passes read, by result",
+            m.resyncs.clone(),
+        );
+        r.register(
+            "events_received",
+            "Queue messages read by the watch",
+            m.events_received.clone(),
+        );
+        r.register(
+            "events_decoded",
+            "Resource events decoded from the queue",
+            m.events_decoded.clone(),
+        );
+        r.register(
+            "events_poison",
+            "Undecodable queue messages (logged and deleted)",
+            m.events_poison.clone(),
+        );
+        r.register(
+            "events_unmatched",
+            "Resource events that concern no stack",
+            m.events_unmatched.clone(),
+        );
+        r.register(
+            "events_degraded",
+            "1 while the events queue cannot be read (drift is found on the interval only)",
+            m.events_degraded.clone(),
+        );
         m
+    }
+
+    /// Reads the watch's counters at every scrape from now on.
+    pub fn watch_events(&self, stats: std::sync::Arc<aca_events::WatchStats>) {
+        let _ = self.events_stats.set(stats);
+    }
+
+    /// An event mapped to its stacks: `matched` when it concerns one.
+    pub fn record_event(&self, matched: bool) {
+        if !matched {
+            self.events_unmatched.inc();
+        }
+    }
+
+    fn record_events(&self, stats: &aca_events::WatchStats) {
+        let now = stats.snapshot();
+        let mut seen = self.seen_events.lock().expect("metrics lock");
+        self.events_received.inc_by(now.received.saturating_sub(seen.received));
+        self.events_decoded.inc_by(now.decoded.saturating_sub(seen.decoded));
+        self.events_poison.inc_by(now.poison.saturating_sub(seen.poison));
+        self.events_degraded.set(i64::from(now.degraded));
+        *seen = now;
     }
 
     pub fn record_pass(&self, r: &PassReport) {
@@ -248,6 +321,9 @@ impl Metrics {
     pub fn encode(&self) -> String {
         if let Some(stats) = self.arm_stats.get() {
             self.record_arm(stats);
+        }
+        if let Some(stats) = self.events_stats.get() {
+            self.record_events(stats);
         }
         let mut out = String::new();
         let _ = prometheus_client::encoding::text::encode(&mut out, &self.registry);

@@ -88,3 +88,28 @@ fn help_describes_every_subcommand() {
         .unwrap();
     assert!(String::from_utf8_lossy(&out.stdout).contains("file:line:column"));
 }
+
+/// The loader alone knows no product; `validate` gives it the playbooks' rules, so a Langfuse
+/// mistake in the file is still a located error, beside the generic ones.
+#[test]
+fn the_playbook_rules_run_at_validate() {
+    let dir = std::env::temp_dir().join(format!("aca-validate-playbook-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let example = std::fs::read_to_string(repo().join("deploy/examples/langfuse.yaml")).unwrap();
+    let broken = example.replace(
+        "clickhouse-migration-url: \"clickhouse://${apps.clickhouse.name}:9000\"",
+        "clickhouse-migration-url: \"http://${apps.clickhouse.name}:8123\"",
+    );
+    assert_ne!(broken, example, "the example's migration URL moved");
+    let file = dir.join("langfuse.yaml");
+    std::fs::write(&file, broken).unwrap();
+    let out = validate(std::slice::from_ref(&file));
+    std::fs::remove_dir_all(&dir).unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("secrets.clickhouse-migration-url: Langfuse runs its ClickHouse migrations")
+            && stderr.contains("never at its target port 8123"),
+        "{stderr}"
+    );
+}

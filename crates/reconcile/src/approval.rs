@@ -140,16 +140,14 @@ mod tests {
             ..ContainerApp::default()
         };
         let mut o = Observed::default();
-        o.apps.insert("clickhouse".to_string(), Some(app));
-        o.apps.insert("langfuse".to_string(), None);
+        o.apps.insert("db".to_string(), Some(app));
+        o.apps.insert("web".to_string(), None);
         o
     }
 
     fn plan() -> Plan {
         Plan {
-            steps: vec![Step::Create {
-                app: "langfuse".to_string(),
-            }],
+            steps: vec![Step::Create { app: "web".to_string() }],
             held: Vec::new(),
         }
     }
@@ -167,10 +165,7 @@ mod tests {
             panic!("a changed lastModifiedAt must refuse the plan");
         };
         assert_eq!(changes.len(), 1, "{changes:?}");
-        assert!(
-            changes[0].starts_with("apps.clickhouse: was modified t1"),
-            "{changes:?}"
-        );
+        assert!(changes[0].starts_with("apps.db: was modified t1"), "{changes:?}");
         assert!(
             changes[0].contains("now modified t2 by alice@example.com"),
             "{changes:?}"

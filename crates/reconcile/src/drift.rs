@@ -42,7 +42,7 @@ pub enum Fix {
 pub struct Drift {
     /// The app's key in the YAML (`None` for stack-level drift such as a missing storage).
     pub app: Option<String>,
-    /// Field path, e.g. `apps.clickhouse.template.scale.maxReplicas`.
+    /// Field path, e.g. `apps.db.template.scale.maxReplicas`.
     pub path: String,
     pub desired: String,
     pub live: String,

@@ -13,20 +13,19 @@
 
 use std::time::Duration;
 
-use aca_arm_api::{ArmError, RevisionAction};
-use aca_model::arm::ContainerApp;
+use aca_arm_api::ArmError;
 use aca_model::desired::{AppSpec, Stack};
-use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use crate::api::ArmApi;
-use crate::layout;
-use crate::observe::{Observed, app_id};
-use crate::patch::{PatchInput, build_create, build_patch};
+use crate::observe::Observed;
 use crate::plan::Step;
-use crate::resolve::Resolver;
+use crate::resolve::{ResolveError, Resolver};
 
 mod repair;
+mod rollback;
+mod wait;
+mod write;
 
 #[derive(Debug, Clone, Copy)]
 pub struct ExecSettings {
@@ -63,8 +62,19 @@ pub enum ExecError {
     /// This replica is not (or no longer) the leader: nothing more is written.
     #[error("not the leader: writes stopped")]
     NotLeader,
+    /// A step names an app the stack does not declare (a plan from another version of the file).
+    #[error("no app `{0}` in the stack")]
+    NotDeclared(String),
+    /// The app (by key) a step needs does not exist.
+    #[error("apps.{0} does not exist")]
+    AppMissing(String),
+    #[error("the environment does not exist")]
+    EnvironmentMissing,
+    #[error("apps.{0} failed to provision")]
+    ProvisioningFailed(String),
+    /// A `${...}` in the request body could not be resolved.
     #[error("{0}")]
-    Other(String),
+    Resolve(#[from] ResolveError),
 }
 
 impl ExecError {
@@ -73,7 +83,12 @@ impl ExecError {
         match self {
             ExecError::Arm(e) => e.is_transient(),
             ExecError::ChangedSinceObserved { .. } | ExecError::Timeout { .. } | ExecError::Invariant(_) => true,
-            ExecError::Other(_) | ExecError::Stopped => false,
+            ExecError::NotDeclared(_)
+            | ExecError::AppMissing(_)
+            | ExecError::EnvironmentMissing
+            | ExecError::ProvisioningFailed(_)
+            | ExecError::Resolve(_)
+            | ExecError::Stopped => false,
             ExecError::NotLeader => true,
         }
     }
@@ -181,7 +196,7 @@ impl Executor<'_> {
     fn spec(&self, key: &str) -> Result<&AppSpec, ExecError> {
         self.stack
             .app(key)
-            .ok_or_else(|| ExecError::Other(format!("no app `{key}` in the stack")))
+            .ok_or_else(|| ExecError::NotDeclared(key.to_string()))
     }
 
     fn resolver(&self) -> Resolver<'_> {
@@ -231,309 +246,22 @@ impl Executor<'_> {
             Step::RestoreSidecar { app, from, storage } => self.restore_sidecar(app, from, storage).await,
         }
     }
+}
 
-    /// The fresh app, refusing to go on if it changed since the observation.
-    async fn fresh(&self, key: &str, spec: &AppSpec) -> Result<Option<ContainerApp>, ExecError> {
-        let fresh = self.api.find_app(&app_id(self.stack, &spec.name)).await?;
-        let seen = self.observed.app(key);
-        let stamp = |a: Option<&ContainerApp>| {
-            a.and_then(|a| a.system_data.as_ref())
-                .and_then(|s| s.last_modified_at.clone())
-        };
-        if fresh.is_some() != seen.is_some() || stamp(fresh.as_ref()) != stamp(seen) {
-            let by = fresh
-                .as_ref()
-                .and_then(|a| a.system_data.as_ref())
-                .and_then(|s| s.last_modified_by.clone())
-                .unwrap_or_else(|| {
-                    if fresh.is_none() {
-                        "a deletion".into()
-                    } else {
-                        "someone".into()
-                    }
-                });
-            return Err(ExecError::ChangedSinceObserved {
-                app: key.to_string(),
-                by,
-            });
-        }
-        Ok(fresh)
-    }
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-    /// Refuses to write the owner of an exclusive storage while another app — declared or not —
-    /// still runs on it (fresh reads of every other app observed in the environment).
-    async fn ensure_exclusive(&self, spec: &AppSpec) -> Result<(), ExecError> {
-        for storage in spec
-            .storages()
-            .filter(|s| self.stack.storages.get(*s).is_some_and(|st| st.exclusive))
-        {
-            let mut others: Vec<(String, String)> = self
-                .stack
-                .apps
-                .iter()
-                .filter(|a| a.key != spec.key)
-                .map(|a| (a.name.clone(), format!("apps.{}", a.key)))
-                .collect();
-            for (name, app) in &self.observed.environment_apps {
-                let declared = self.stack.apps.iter().any(|a| a.name.eq_ignore_ascii_case(name));
-                let mounted = layout::mounts(app, storage) || self.observed.revisions.contains_key(name);
-                if !declared && mounted {
-                    others.push((
-                        app.name.clone().unwrap_or_else(|| name.clone()),
-                        format!("undeclared app {name}"),
-                    ));
-                }
-            }
-            for (name, label) in others {
-                let id = app_id(self.stack, &name);
-                let revisions = match self.api.list_revisions(&id).await {
-                    Ok(r) => r,
-                    Err(ArmError::NotFound { .. }) => continue,
-                    Err(e) => return Err(e.into()),
-                };
-                let running = layout::running_mounts(&revisions, storage);
-                if let Some(r) = running.first() {
-                    return Err(ExecError::Invariant(format!(
-                        "revision {} of {label} still runs {} replica(s) on exclusive storage `{storage}`; apps.{} must not start on it",
-                        r.name.as_deref().unwrap_or("?"),
-                        r.replicas(),
-                        spec.key
-                    )));
-                }
-            }
+    #[test]
+    fn a_resolve_error_stays_typed_as_the_source() {
+        let e: ExecError = ResolveError {
+            reference: "${env:X}".into(),
+            why: "not set".into(),
         }
-        Ok(())
-    }
-
-    async fn create(&self, key: &str) -> Result<StepOutcome, ExecError> {
-        let spec = self.spec(key)?;
-        if self.fresh(key, spec).await?.is_some() {
-            return Ok(StepOutcome::Skipped(format!("apps.{key} exists already")));
-        }
-        self.ensure_exclusive(spec).await?;
-        let env = self
-            .observed
-            .environment
-            .as_ref()
-            .ok_or_else(|| ExecError::Other("the environment does not exist".into()))?;
-        let body = build_create(self.stack, spec, env, &self.observed.storages, &self.resolver())
-            .map_err(|e| ExecError::Other(e.to_string()))?;
-        self.may_write()?;
-        self.api.create_app(&app_id(self.stack, &spec.name), &body).await?;
-        Ok(StepOutcome::Done(format!("created {}", spec.name)))
-    }
-
-    async fn update(&self, key: &str, recreate: Option<&str>) -> Result<StepOutcome, ExecError> {
-        let spec = self.spec(key)?;
-        let id = app_id(self.stack, &spec.name);
-        let Some(fresh) = self.fresh(key, spec).await? else {
-            return Err(ExecError::Other(format!("apps.{key} does not exist")));
-        };
-        let secrets = if fresh.secrets().is_empty() && spec.secrets.is_empty() {
-            Vec::new()
-        } else {
-            self.api.list_secrets(&id).await?
-        };
-        let resolver = self.resolver();
-        let input = PatchInput {
-            stack: self.stack,
-            spec,
-            live: &fresh,
-            live_secrets: Some(&secrets),
-            storages: &self.observed.storages,
-            resolver: &resolver,
-        };
-        let Some(patch) = build_patch(&input).map_err(|e| ExecError::Other(e.to_string()))? else {
-            return Ok(StepOutcome::Skipped(format!("apps.{key} is already as desired")));
-        };
-        let mounts_exclusive = spec
-            .storages()
-            .any(|s| self.stack.storages.get(s).is_some_and(|st| st.exclusive));
-        if mounts_exclusive {
-            self.ensure_exclusive(spec).await?;
-        }
-        let mut stopped = Vec::new();
-        if let (Some(storage), true) = (recreate, patch.template_changed) {
-            let revisions = self.api.list_revisions(&id).await?;
-            for r in revisions
-                .iter()
-                .filter(|r| r.is_active() && r.mounted_storages().iter().any(|s| s.eq_ignore_ascii_case(storage)))
-            {
-                if let Some(name) = &r.name {
-                    self.may_write()?;
-                    self.api.revision_action(&id, name, RevisionAction::Deactivate).await?;
-                    stopped.push(name.clone());
-                }
-            }
-            self.wait_for(
-                &Step::Update {
-                    app: key.into(),
-                    recreate: Some(storage.into()),
-                    secrets_only: false,
-                },
-                &format!("apps.{key} to stop on `{storage}`"),
-                || async {
-                    let revisions = self.api.list_revisions(&id).await?;
-                    Ok(layout::running_mounts(&revisions, storage).is_empty())
-                },
-            )
-            .await?;
-        }
-        self.may_write()?;
-        let updated = match self.api.update_app(&id, &patch.body).await {
-            Ok(app) => app,
-            Err(e) => return Err(self.restore_stopped(&id, &stopped, e).await),
-        };
-        let mut done = format!("updated {}", spec.name);
-        if !stopped.is_empty() {
-            done = format!("stopped {}, then {done}", stopped.join(", "));
-        }
-        if patch.template_changed {
-            let latest = updated.properties().and_then(|p| p.latest_revision_name.as_deref());
-            match latest {
-                Some(name) => done.push_str(&format!(" (new revision {name})")),
-                None => done.push_str(" (new revision)"),
-            }
-        }
-        if patch.secrets_changed && !patch.template_changed {
-            for r in self
-                .api
-                .list_revisions(&id)
-                .await?
-                .iter()
-                .filter(|r| r.is_active() && r.replicas() > 0)
-            {
-                if let Some(name) = &r.name {
-                    self.may_write()?;
-                    self.api.revision_action(&id, name, RevisionAction::Restart).await?;
-                    done.push_str(&format!("; restarted {name} so replicas read the new secret values"));
-                }
-            }
-        }
-        Ok(StepOutcome::Done(done))
-    }
-
-    async fn stop(&self, step: &Step, key: &str, storage: &str) -> Result<StepOutcome, ExecError> {
-        let spec = self.spec(key)?;
-        let id = app_id(self.stack, &spec.name);
-        let revisions = self.api.list_revisions(&id).await?;
-        let mut stopped = Vec::new();
-        for r in revisions
-            .iter()
-            .filter(|r| r.is_active() && r.mounted_storages().iter().any(|s| s.eq_ignore_ascii_case(storage)))
-        {
-            if let Some(name) = &r.name {
-                self.may_write()?;
-                self.api.revision_action(&id, name, RevisionAction::Deactivate).await?;
-                stopped.push(name.clone());
-            }
-        }
-        self.wait_no_mount(step, key, storage).await?;
-        Ok(StepOutcome::Done(format!(
-            "deactivated {}; no replica runs on `{storage}`",
-            if stopped.is_empty() {
-                "nothing".into()
-            } else {
-                stopped.join(", ")
-            }
-        )))
-    }
-
-    async fn restore_sidecar(&self, host_key: &str, owner_key: &str, storage: &str) -> Result<StepOutcome, ExecError> {
-        let host = self.spec(host_key)?;
-        let owner = self.spec(owner_key)?;
-        let Some(live_host) = self.fresh(host_key, host).await? else {
-            return Err(ExecError::Other(format!("apps.{host_key} does not exist")));
-        };
-        let owner_id = app_id(self.stack, &owner.name);
-        let live_owner = self
-            .api
-            .find_app(&owner_id)
-            .await?
-            .ok_or_else(|| ExecError::Other(format!("apps.{owner_key} does not exist")))?;
-        // Nothing else may run on the share when the sidecar starts.
-        for other in self.stack.apps.iter().filter(|a| a.key != host_key) {
-            let id = app_id(self.stack, &other.name);
-            if self.api.find_app(&id).await?.is_some() {
-                let revisions = self.api.list_revisions(&id).await?;
-                if !layout::running_mounts(&revisions, storage).is_empty() {
-                    return Err(ExecError::Invariant(format!(
-                        "apps.{} still runs on `{storage}`",
-                        other.key
-                    )));
-                }
-            }
-        }
-        let host_id = app_id(self.stack, &host.name);
-        let secrets = self.api.list_secrets(&host_id).await?;
-        let body =
-            crate::patch::build_sidecar_restore(self.stack, host, owner, &live_host, &live_owner, &secrets, storage)
-                .map_err(|e| ExecError::Other(e.to_string()))?;
-        self.may_write()?;
-        self.api.update_app(&host_id, &body).await?;
-        Ok(StepOutcome::Done(format!(
-            "{} runs {} again as a sidecar, at one replica",
-            host.name, owner.name
-        )))
-    }
-
-    async fn wait_no_mount(&self, step: &Step, key: &str, storage: &str) -> Result<(), ExecError> {
-        let spec = self.spec(key)?;
-        let id = app_id(self.stack, &spec.name);
-        self.wait_for(
-            step,
-            &format!("apps.{key} to have no running revision on `{storage}`"),
-            || async {
-                let revisions = self.api.list_revisions(&id).await?;
-                Ok(layout::running_mounts(&revisions, storage).is_empty())
-            },
-        )
-        .await
-    }
-
-    async fn wait_running(&self, step: &Step, key: &str) -> Result<StepOutcome, ExecError> {
-        let spec = self.spec(key)?;
-        let id = app_id(self.stack, &spec.name);
-        self.wait_for(step, &format!("apps.{key} to run"), || async {
-            let Some(app) = self.api.find_app(&id).await? else {
-                return Ok(false);
-            };
-            if app.provisioning_state() == Some("Failed") {
-                return Err(ExecError::Other(format!("apps.{key} failed to provision")));
-            }
-            let latest_ready = app.properties().and_then(|p| p.latest_ready_revision_name.clone());
-            let revisions = self.api.list_revisions(&id).await?;
-            Ok(latest_ready.is_some_and(|name| {
-                revisions
-                    .iter()
-                    .any(|r| r.name.as_deref() == Some(&name) && r.replicas() > 0)
-            }))
-        })
-        .await?;
-        Ok(StepOutcome::Done(format!("{} is running", spec.name)))
-    }
-
-    async fn wait_for<F, Fut>(&self, step: &Step, what: &str, mut check: F) -> Result<(), ExecError>
-    where
-        F: FnMut() -> Fut,
-        Fut: std::future::Future<Output = Result<bool, ExecError>>,
-    {
-        let start = Instant::now();
-        loop {
-            if check().await? {
-                return Ok(());
-            }
-            if start.elapsed() >= self.settings.wait_timeout {
-                return Err(ExecError::Timeout {
-                    what: what.to_string(),
-                    after: start.elapsed(),
-                });
-            }
-            (self.on_event)(&StepEvent::Waiting {
-                step,
-                detail: format!("waiting for {what}"),
-            });
-            tokio::time::sleep(self.settings.poll_interval).await;
-        }
+        .into();
+        let source = std::error::Error::source(&e).expect("the resolve error is the source");
+        assert!(source.downcast_ref::<ResolveError>().is_some(), "{source}");
+        assert_eq!(e.to_string(), "cannot resolve ${env:X}: not set");
+        assert!(!e.is_transient());
     }
 }

@@ -13,10 +13,10 @@ const YAML: &str = "stacks:
     storages:
       data: { exclusive: true }
     apps:
-      clickhouse:
+      db:
         name: ch
         singleton: true
-        containers: [{ name: ch, image: clickhouse:24, volumeMounts: [{ volume: d, path: /data }] }]
+        containers: [{ name: ch, image: db:24, volumeMounts: [{ volume: d, path: /data }] }]
         volumes: [{ name: d, storage: data }]
       web:
         name: web
@@ -72,7 +72,7 @@ fn healthy() -> Observed {
     };
     o.storages.insert("data".into(), storage("acct", "share", "ReadWrite"));
     let ch = app("ch", "ch--1", "Succeeded");
-    o.apps.insert("clickhouse".into(), Some(ch.clone()));
+    o.apps.insert("db".into(), Some(ch.clone()));
     o.environment_apps.insert("ch".into(), ch);
     o.revisions
         .insert("ch".into(), vec![rev("ch--1", Some("data"), 1, true, "Provisioned")]);
@@ -156,7 +156,7 @@ fn a_revision_draining_during_single_mode_overlap_is_a_breach_repaired_by_deacti
             revisions: vec!["ch--0".into()]
         }
     );
-    assert_eq!(b[0].key.as_deref(), Some("clickhouse"));
+    assert_eq!(b[0].key.as_deref(), Some("db"));
 }
 
 #[test]
@@ -173,7 +173,7 @@ fn three_replicas_of_one_revision_are_a_breach() {
 #[test]
 fn the_sidecar_alone_before_the_cutover_breaks_nothing() {
     let mut o = healthy();
-    o.apps.insert("clickhouse".into(), None);
+    o.apps.insert("db".into(), None);
     o.environment_apps.clear();
     o.revisions.clear();
     add_app(&mut o, "web", vec![rev("web--1", Some("data"), 1, true, "Provisioned")]);
@@ -211,7 +211,7 @@ fn a_stopped_singleton_is_not_running_with_the_reason_seen() {
     for (app_state, r, reason, repaired) in cases {
         let mut o = healthy();
         let ch = app("ch", "ch--1", app_state);
-        o.apps.insert("clickhouse".into(), Some(ch.clone()));
+        o.apps.insert("db".into(), Some(ch.clone()));
         o.environment_apps.insert("ch".into(), ch);
         o.revisions.insert("ch".into(), vec![r]);
         let b = breaches(&o);
@@ -228,7 +228,7 @@ fn a_failed_new_revision_reactivates_the_last_good_one() {
     let mut o = healthy();
     let mut ch = app("ch", "ch--1", "Succeeded");
     ch.properties.as_mut().unwrap().latest_revision_name = Some("ch--2".into());
-    o.apps.insert("clickhouse".into(), Some(ch.clone()));
+    o.apps.insert("db".into(), Some(ch.clone()));
     o.environment_apps.insert("ch".into(), ch);
     o.revisions.insert(
         "ch".into(),
@@ -310,7 +310,7 @@ fn singleton_scale_and_revision_mode_are_owned() {
     ch["properties"]["configuration"] = json!({"activeRevisionsMode": "Multiple"});
     ch["properties"]["template"]["scale"] = json!({"minReplicas": 1, "maxReplicas": 3});
     let ch: ContainerApp = serde_json::from_value(ch).unwrap();
-    o.apps.insert("clickhouse".into(), Some(ch.clone()));
+    o.apps.insert("db".into(), Some(ch.clone()));
     o.environment_apps.insert("ch".into(), ch);
     let diff = crate::diff_stack(&s, &o);
     let singleton: Vec<&Drift> = diff.drifts.iter().filter(|d| d.invariant == Some(SINGLETON)).collect();
@@ -318,8 +318,8 @@ fn singleton_scale_and_revision_mode_are_owned() {
     assert_eq!(
         paths,
         [
-            "apps.clickhouse.template.scale.maxReplicas",
-            "apps.clickhouse.configuration.activeRevisionsMode"
+            "apps.db.template.scale.maxReplicas",
+            "apps.db.configuration.activeRevisionsMode"
         ]
     );
     assert!(singleton.iter().all(|d| d.severity == Severity::Critical));
@@ -328,7 +328,7 @@ fn singleton_scale_and_revision_mode_are_owned() {
 #[test]
 fn undeclared_apps_are_stopped_only_when_the_yaml_opts_in() {
     let mut o = healthy();
-    o.apps.insert("clickhouse".into(), None);
+    o.apps.insert("db".into(), None);
     o.environment_apps.clear();
     o.revisions.clear();
     add_app(

@@ -1,9 +1,8 @@
 //! Who mounts what: exclusive storages, their owner app, and the apps that must not mount them.
+//! Pure functions of the desired and live resources (no dependency on `observe`).
 
 use aca_model::arm::{ContainerApp, Revision};
 use aca_model::desired::{AppSpec, Stack};
-
-use crate::observe::Observed;
 
 /// The declared app whose volumes use `storage`.
 pub fn owner<'a>(stack: &'a Stack, storage: &str) -> Option<&'a AppSpec> {
@@ -19,14 +18,19 @@ pub fn mounts(app: &ContainerApp, storage: &str) -> bool {
     })
 }
 
-/// Declared apps other than the owner whose live template mounts an exclusive `storage`.
-pub fn intruders<'a>(stack: &'a Stack, observed: &Observed, storage: &str) -> Vec<&'a AppSpec> {
+/// Declared apps other than the owner whose live template (`live` by app key) mounts an exclusive
+/// `storage`.
+pub fn intruders<'a, 'l>(
+    stack: &'a Stack,
+    live: impl Fn(&str) -> Option<&'l ContainerApp>,
+    storage: &str,
+) -> Vec<&'a AppSpec> {
     let owner = owner(stack, storage).map(|a| a.key.as_str());
     stack
         .apps
         .iter()
         .filter(|a| Some(a.key.as_str()) != owner)
-        .filter(|a| observed.app(&a.key).is_some_and(|live| mounts(live, storage)))
+        .filter(|a| live(&a.key).is_some_and(|l| mounts(l, storage)))
         .collect()
 }
 

@@ -59,6 +59,9 @@ pub struct PassOptions {
     /// Told of every drift and breach the moment the pass finds it, before any correction (the
     /// daemon counts them in its metrics there, not when the pass ends).
     pub on_found: Option<OnFound>,
+    /// Why this pass runs (`watch`, `requeue+watch`...), for the `drift_found` and `pass` events:
+    /// a drift seen by an event-triggered pass says so.
+    pub cause: Option<String>,
 }
 
 /// A callback for each drift found: the stack's name and the drift.
@@ -158,7 +161,7 @@ pub async fn run_pass(
             report.error = Some(PassError::Observe(e));
             report.duration = start.elapsed();
             if options.log_events {
-                log_summary(&report);
+                log_summary(&report, options.cause.as_deref());
             }
             return report;
         }
@@ -184,7 +187,7 @@ pub async fn run_pass(
         .collect();
     if options.log_events {
         for (d, id) in report.diff.drifts.iter().zip(&found_ids) {
-            log_found(stack, d, *id);
+            log_found(stack, d, *id, options.cause.as_deref());
         }
     }
     if let Some(found) = &options.on_found {
@@ -249,7 +252,7 @@ pub async fn run_pass(
         for ((d, a), id) in report.actions.iter().zip(&found_ids) {
             log_drift(stack, d, *a, *id);
         }
-        log_summary(&report);
+        log_summary(&report, options.cause.as_deref());
     }
     report
 }
@@ -331,7 +334,8 @@ fn action_for(d: &Drift, report: &PassReport, applied: bool) -> Action {
 }
 
 /// The drift as found, before any correction (`drift_id` is referred to by its outcome event).
-fn log_found(stack: &Stack, d: &Drift, id: u64) {
+fn log_found(stack: &Stack, d: &Drift, id: u64, cause: Option<&str>) {
+    let cause = cause.unwrap_or("-");
     let app = d.app.as_deref().unwrap_or("-");
     let changed_by = d.changed_by.as_deref().unwrap_or("");
     let changed_at = d.changed_at.as_deref().unwrap_or("");
@@ -340,12 +344,12 @@ fn log_found(stack: &Stack, d: &Drift, id: u64) {
     match d.severity {
         Severity::Critical => tracing::error!(
             event = "drift_found", drift_id = id, severity = "critical", invariant, stack = %stack.name, app,
-            field = %d.path, desired = %d.desired, live = %d.live, changed_by, changed_at, note,
+            field = %d.path, desired = %d.desired, live = %d.live, changed_by, changed_at, note, cause,
             "{}", d
         ),
         Severity::Warning => tracing::warn!(
             event = "drift_found", drift_id = id, severity = "warning", stack = %stack.name, app,
-            field = %d.path, desired = %d.desired, live = %d.live, changed_by, changed_at, note,
+            field = %d.path, desired = %d.desired, live = %d.live, changed_by, changed_at, note, cause,
             "{}", d
         ),
     }
@@ -372,7 +376,8 @@ fn log_drift(stack: &Stack, d: &Drift, action: Action, id: u64) {
     }
 }
 
-fn log_summary(r: &PassReport) {
+fn log_summary(r: &PassReport, cause: Option<&str>) {
+    let cause = cause.unwrap_or("-");
     let corrected = r.actions.iter().filter(|(_, a)| *a == Action::Corrected).count();
     let error = r.error.as_ref().map(ToString::to_string).unwrap_or_default();
     if r.error.is_some() {
@@ -384,9 +389,9 @@ fn log_summary(r: &PassReport) {
             .map(ToString::to_string)
             .unwrap_or_default();
         tracing::warn!(event = "pass", stack = %r.stack, drifts = r.drift_count(), critical = r.critical_count(),
-            corrected, steps = r.outcomes.len(), duration_ms = r.duration.as_millis() as u64, error = %error, stopped_at = %stopped_at, "reconcile pass failed");
+            corrected, steps = r.outcomes.len(), duration_ms = r.duration.as_millis() as u64, error = %error, stopped_at = %stopped_at, cause, "reconcile pass failed");
     } else {
         tracing::info!(event = "pass", stack = %r.stack, drifts = r.drift_count(), critical = r.critical_count(),
-            corrected, steps = r.outcomes.len(), duration_ms = r.duration.as_millis() as u64, "reconcile pass");
+            corrected, steps = r.outcomes.len(), duration_ms = r.duration.as_millis() as u64, cause, "reconcile pass");
     }
 }

@@ -2,8 +2,8 @@
 //! an invariant at any point.
 //!
 //! Order, and why:
-//! 1. For each exclusive storage mounted by an app that does not own it (the ClickHouse sidecar in
-//!    Langfuse): snapshot the share (if asked), update those apps (removing the mount, and
+//! 1. For each exclusive storage mounted by an app that does not own it (a database sidecar
+//!    moving to its own app): snapshot the share (if asked), update those apps (removing the mount, and
 //!    applying their other drifts in the same revision), then wait until none of their revisions
 //!    with the mount has running replicas. Only then may the owner start on the share.
 //! 2. The other apps, those referenced by others first (`${apps.X...}`): create the missing ones and
@@ -226,7 +226,7 @@ pub fn plan_with_holds(stack: &Stack, observed: &Observed, diff: &Diff, holds: &
     let mut handled: BTreeSet<String> = BTreeSet::new();
 
     for storage in layout::exclusive_storages(stack) {
-        let intruders = layout::intruders(stack, observed, storage);
+        let intruders = layout::intruders(stack, |k| observed.app(k), storage);
         if intruders.is_empty() {
             continue;
         }
@@ -421,7 +421,7 @@ fn references(app: &AppSpec) -> Vec<String> {
 
 /// The rollback to the sidecar layout (the migration plan's rollback procedure), with the same
 /// care: a snapshot, the dedicated app stopped (not deleted) before the sidecar starts on the share,
-/// and the host pinned to one replica so only one ClickHouse runs.
+/// and the host pinned to one replica so only one copy of the owner runs on the share.
 pub fn plan_rollback(stack: &Stack, observed: &Observed) -> Result<Vec<Step>, String> {
     let mut steps = Vec::new();
     for storage in layout::exclusive_storages(stack) {

@@ -2,53 +2,14 @@
 //! desired state and the live environment. `plan` shows them; `apply` and `run` do not correct a
 //! stack while an error stands. Each finding says what breaks and the remedy.
 
-use std::fmt;
-
 use aca_model::arm::StorageKind;
 use aca_model::desired::{AppSpec, Stack, Transport};
 
+pub use crate::finding::{Finding, Level};
 use crate::image::ImageRef;
 use crate::observe::Observed;
 use crate::playbook::{self, Context};
 use crate::resolve::Resolver;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Level {
-    Info,
-    Warning,
-    /// Blocks corrections of the stack.
-    Error,
-}
-
-impl Level {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Level::Info => "info",
-            Level::Warning => "warning",
-            Level::Error => "error",
-        }
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Finding {
-    pub level: Level,
-    /// A stable id, e.g. `migration-needs-native-protocol`.
-    pub check: &'static str,
-    pub what: String,
-    pub remedy: String,
-    pub sources: &'static str,
-}
-
-impl fmt::Display for Finding {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "[{}] {}. Remedy: {}", self.check, self.what, self.remedy)?;
-        if !self.sources.is_empty() {
-            write!(f, " (sources: {})", self.sources)?;
-        }
-        Ok(())
-    }
-}
 
 const SRC_STORAGE: &str = "learn.microsoft.com container-apps storage-mounts";
 const SRC_TCP: &str = "learn.microsoft.com container-apps ingress-overview, ingress-how-to; ARM error ContainerAppTcpRequiresVnet; Azure/azure-dev#3428; microsoft/azure-container-apps#540";

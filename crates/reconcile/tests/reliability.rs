@@ -354,7 +354,7 @@ async fn a_token_that_cannot_be_acquired_stops_the_pass_before_any_request() {
     let api = ArmClient::new(cfg).unwrap();
     let r = run_pass(&api, &stack(), options(), &|_| {}).await;
     assert!(
-        matches!(&r.error, Some(PassError::Observe(ArmError::Credential(m))) if m.contains("IMDS")),
+        matches!(&r.error, Some(PassError::Observe(ArmError::Credential { message, .. })) if message.contains("IMDS")),
         "{:?}",
         r.error
     );

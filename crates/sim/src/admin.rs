@@ -120,10 +120,12 @@ async fn edit(ctx: Ctx, id: String, by: By, body: Bytes, kind: OpKind) -> Respon
         }
         body["id"] = json!(id.to_string());
         crate::state::stamp_system_data(&mut body, &who, false);
-        if let Err(e) = state.seed(body, &who) {
+        if let Err(e) = crate::seed::seed(&mut state, body, &who) {
             return bad(e);
         }
     }
+    let method = if kind == OpKind::Patch { "PATCH" } else { "PUT" };
+    ctx.events.after_write(method, &id.to_string(), 200);
     Reply::json(StatusCode::OK, stored(&state, &id).unwrap_or(Value::Null)).into_response()
 }
 
@@ -157,6 +159,9 @@ async fn delete_state(AxumState(ctx): AxumState<Ctx>, Path(id): Path<String>) ->
         || state.storages.remove(&key).is_some()
         || state.apps.remove(&key).is_some()
         || state.shares.remove(&key).is_some();
+    if removed {
+        ctx.events.after_write("DELETE", &id.to_string(), 200);
+    }
     Reply::empty(if removed {
         StatusCode::NO_CONTENT
     } else {
@@ -245,7 +250,8 @@ fn seed_scenario(state: &mut State, name: &str) -> Response {
         ));
     };
     for r in resources {
-        if let Err(e) = state.seed(
+        if let Err(e) = crate::seed::seed(
+            state,
             r,
             &Principal {
                 name: "terraform@contoso.com".into(),

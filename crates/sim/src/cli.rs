@@ -42,9 +42,20 @@ pub struct SimArgs {
     /// How long an old revision keeps its replicas after the new one is ready (Single mode), in ms.
     #[arg(long, default_value_t = 600, value_name = "MS")]
     pub overlap_ms: u64,
+    /// Items per page of every list (the rest follows through `nextLink`).
+    #[arg(long, default_value_t = crate::config::DEFAULT_PAGE_SIZE as u64, value_parser = clap::value_parser!(u64).range(1..), value_name = "N")]
+    pub page_size: u64,
     /// Turn ARM's per-subscription throttle off.
     #[arg(long)]
     pub no_throttle: bool,
+    /// Put an Event Grid event into this Storage queue after every successful write (as Event
+    /// Grid's subscription topic does), e.g. `https://127.0.0.1:10001/devstoreaccount1/events`.
+    /// A bearer token for it comes from ACA_SIM_EVENTS_TOKEN (never a flag).
+    #[arg(long, value_name = "URL")]
+    pub events_queue: Option<String>,
+    /// A CA certificate (PEM) to trust for --events-queue (Azurite's, for instance).
+    #[arg(long, value_name = "FILE", requires = "events_queue")]
+    pub events_ca_cert: Option<PathBuf>,
 }
 
 /// Why the simulator could not start from these flags.
@@ -74,11 +85,17 @@ impl SimArgs {
                 revision_start: Duration::from_millis(self.revision_start_ms),
                 overlap: Duration::from_millis(self.overlap_ms),
                 throttle: !self.no_throttle,
+                page_size: self.page_size as usize,
                 ..SimConfig::default()
             },
             tls_ca_out: if self.tls { self.ca_out.clone() } else { None },
             seed,
             scenario: self.scenario.clone(),
+            events: self.events_queue.as_ref().map(|queue_url| crate::events::EventsTarget {
+                queue_url: queue_url.clone(),
+                token: std::env::var("ACA_SIM_EVENTS_TOKEN").ok(),
+                ca_cert: self.events_ca_cert.clone(),
+            }),
         })
     }
 }

@@ -10,3 +10,10 @@ pub fn wall_now() -> String {
         .format(&Rfc3339)
         .unwrap_or_else(|_| "1970-01-01T00:00:00Z".into())
 }
+
+/// `base` (as [`wall_now`] wrote it) plus `elapsed`: the wall time of a later instant, so times
+/// derived from `Instant`s stay consistent with the `createdTime` they follow (also under paused time).
+pub fn wall_after(base: &str, elapsed: std::time::Duration) -> Option<String> {
+    let t = OffsetDateTime::parse(base, &Rfc3339).ok()? + elapsed;
+    t.format(&Rfc3339).ok()
+}

@@ -9,6 +9,9 @@ pub struct BucketConfig {
     pub per_second: f64,
 }
 
+/// ARM's usual page of container apps and environments.
+pub const DEFAULT_PAGE_SIZE: usize = 20;
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct SimConfig {
     /// Added to every ARM request before it is answered (ARM round trips are ~50-150 ms).
@@ -30,6 +33,8 @@ pub struct SimConfig {
     pub reads: BucketConfig,
     pub writes: BucketConfig,
     pub deletes: BucketConfig,
+    /// Items per page of every list (`nextLink` pages the rest), as ARM pages them.
+    pub page_size: usize,
 }
 
 impl Default for SimConfig {
@@ -53,6 +58,7 @@ impl Default for SimConfig {
                 capacity: 200.0,
                 per_second: 10.0,
             },
+            page_size: DEFAULT_PAGE_SIZE,
         }
     }
 }

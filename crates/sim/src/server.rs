@@ -26,6 +26,8 @@ pub struct StartOptions {
     pub seed: Vec<Value>,
     /// A built-in scenario to load at start.
     pub scenario: Option<String>,
+    /// Put an Event Grid event into this queue after every successful write (see `events`).
+    pub events: Option<crate::events::EventsTarget>,
 }
 
 impl Default for StartOptions {
@@ -36,6 +38,7 @@ impl Default for StartOptions {
             tls_ca_out: None,
             seed: Vec::new(),
             scenario: None,
+            events: None,
         }
     }
 }
@@ -47,6 +50,7 @@ pub struct Simulator {
     /// `http://127.0.0.1:PORT` (or `https://localhost:PORT` in TLS mode).
     pub base_url: String,
     state: Arc<Mutex<State>>,
+    events: crate::events::EventSink,
     shutdown: Option<oneshot::Sender<()>>,
     task: JoinHandle<()>,
 }
@@ -61,6 +65,8 @@ pub enum StartError {
     Seed(String),
     #[error("TLS set-up failed: {0}")]
     Tls(String),
+    #[error("event publisher: {0}")]
+    Events(String),
 }
 
 impl Simulator {
@@ -72,11 +78,11 @@ impl Simulator {
         };
         if let Some(name) = &options.scenario {
             for r in scenario::resources(name).ok_or_else(|| StartError::UnknownScenario(name.clone()))? {
-                state.seed(r, &seeder).map_err(StartError::Seed)?;
+                crate::seed::seed(&mut state, r, &seeder).map_err(StartError::Seed)?;
             }
         }
         for r in options.seed {
-            state.seed(r, &seeder).map_err(StartError::Seed)?;
+            crate::seed::seed(&mut state, r, &seeder).map_err(StartError::Seed)?;
         }
         let state = Arc::new(Mutex::new(state));
         let listener = TcpListener::bind(options.listen)
@@ -89,6 +95,7 @@ impl Simulator {
             addr: options.listen,
             source,
         })?;
+        let events = crate::events::EventSink::default();
         let (tx, rx) = oneshot::channel::<()>();
         let shutdown = async move {
             let _ = rx.await;
@@ -98,6 +105,7 @@ impl Simulator {
                 let app = app(Ctx {
                     state: state.clone(),
                     scheme: "http",
+                    events: events.clone(),
                 });
                 let task = tokio::spawn(async move {
                     let _ = axum::serve(listener, app).with_graceful_shutdown(shutdown).await;
@@ -109,6 +117,7 @@ impl Simulator {
                 let app = app(Ctx {
                     state: state.clone(),
                     scheme: "https",
+                    events: events.clone(),
                 });
                 let task = tokio::spawn(async move {
                     let _ = axum::serve(tls, app).with_graceful_shutdown(shutdown).await;
@@ -116,10 +125,14 @@ impl Simulator {
                 (format!("https://localhost:{}", addr.port()), task)
             }
         };
+        if let Some(target) = options.events {
+            events.enable(target).map_err(StartError::Events)?;
+        }
         Ok(Simulator {
             addr,
             base_url,
             state,
+            events,
             shutdown: Some(tx),
             task,
         })
@@ -128,6 +141,11 @@ impl Simulator {
     /// The simulator's state, for in-process tests that inspect it directly.
     pub fn state(&self) -> Arc<Mutex<State>> {
         self.state.clone()
+    }
+
+    /// From now on, puts an Event Grid event into `target`'s queue after every successful write.
+    pub fn publish_events(&self, target: crate::events::EventsTarget) -> Result<(), String> {
+        self.events.enable(target)
     }
 
     /// Faults injected so far that never answered a request. A fault test asserts this is empty, so
@@ -145,5 +163,8 @@ impl Simulator {
 }
 
 fn app(ctx: Ctx) -> Router {
-    admin::router().fallback(routes::handle).with_state(ctx)
+    admin::router()
+        .merge(crate::events::router())
+        .fallback(routes::handle)
+        .with_state(ctx)
 }

@@ -2,35 +2,17 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use aca_model::arm::ResourceId;
 use serde::Serialize;
 use serde_json::{Value, json};
 use tokio::time::Instant;
 
-use crate::apps::{AppRecord, Operation};
 use crate::config::SimConfig;
 use crate::error::{ArmFailure, ArmResult};
 use crate::faults::Fault;
+pub use crate::records::Principal;
+use crate::records::{AppRecord, OpKind, Operation};
 use crate::shares::ShareRecord;
 use crate::throttle::{RequestKind, Throttle};
-
-/// Who made a change, as `systemData` records it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Principal {
-    pub name: String,
-    /// `User`, `Application`, `ManagedIdentity`, `Key`.
-    pub kind: String,
-}
-
-impl Principal {
-    /// ARM callers (the operator): the simulator does not decode tokens.
-    pub fn arm_caller() -> Self {
-        Principal {
-            name: "aca-operator".into(),
-            kind: "Application".into(),
-        }
-    }
-}
 
 /// One ARM request as the log shows it.
 #[derive(Debug, Clone, Serialize)]
@@ -119,35 +101,6 @@ impl State {
         }
     }
 
-    /// Seeds one resource in its ARM shape, as if it had always been there (no operation, no log).
-    pub fn seed(&mut self, resource: Value, by: &Principal) -> Result<(), String> {
-        let id_text = resource
-            .get("id")
-            .and_then(Value::as_str)
-            .ok_or("a seeded resource needs an `id`")?;
-        let id = ResourceId::parse(id_text).map_err(|e| e.to_string())?;
-        self.add_resource_group(&id.subscription, &id.resource_group);
-        let ty = id.resource_type().to_ascii_lowercase();
-        match ty.as_str() {
-            "microsoft.app/managedenvironments" => {
-                let env = crate::environments::normalise(&id, resource);
-                self.environments.insert(id.canonical(), env);
-            }
-            "microsoft.app/managedenvironments/storages" => {
-                self.storages
-                    .insert(id.canonical(), crate::environments::normalise_storage(&id, resource));
-            }
-            "microsoft.app/containerapps" => crate::apps::seed(self, &id, resource, by).map_err(|e| e.message)?,
-            "microsoft.storage/storageaccounts/fileservices/shares" => {
-                let etag = self.next_id();
-                self.shares
-                    .insert(id.canonical(), ShareRecord::new(&id, resource, etag));
-            }
-            other => return Err(format!("the simulator does not keep resources of type {other}")),
-        }
-        Ok(())
-    }
-
     /// Every resource in its stored form (secret values included), for the admin API.
     pub fn all_resources(&self) -> Vec<Value> {
         let mut out: Vec<Value> = Vec::new();
@@ -163,7 +116,7 @@ impl State {
         let finished_deletes: Vec<String> = self
             .operations
             .values()
-            .filter(|op| op.kind == crate::apps::OpKind::Delete && op.is_done(now) && op.failure.is_none())
+            .filter(|op| op.kind == OpKind::Delete && op.is_done(now) && op.failure.is_none())
             .map(|op| op.app.clone())
             .collect();
         for app in finished_deletes {

@@ -77,19 +77,8 @@ pub fn certificates(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
 /// signature). The simulator accepts any bearer token.
 pub fn emulator_token() -> String {
     fn b64(v: &Value) -> String {
-        const A: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-        let bytes = v.to_string().into_bytes();
-        let mut out = String::new();
-        for chunk in bytes.chunks(3) {
-            let n = chunk
-                .iter()
-                .enumerate()
-                .fold(0u32, |n, (i, b)| n | (u32::from(*b) << (16 - 8 * i)));
-            for i in 0..=chunk.len() {
-                out.push(A[((n >> (18 - 6 * i)) & 63) as usize] as char);
-            }
-        }
-        out
+        use base64::Engine;
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string())
     }
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -178,6 +167,10 @@ pub fn replica_via(
             file.to_str().unwrap(),
             "--interval",
             interval,
+            // A person's edit reaches the cache within a second whatever the interval: a new
+            // leader's first pass sees it.
+            "--resync",
+            "1s",
             "--leader-election",
             "blob",
             "--lease-duration",

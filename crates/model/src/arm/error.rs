@@ -5,13 +5,13 @@ use super::Extra;
 /// The body ARM returns with every error status: `{"error": {"code", "message", ...}}`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ArmErrorBody {
-    pub error: ArmError,
+    pub error: ArmErrorDetail,
 }
 
 /// ARM's error detail (common-types `ErrorDetail`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct ArmError {
+pub struct ArmErrorDetail {
     #[serde(default)]
     pub code: String,
     #[serde(default)]
@@ -19,7 +19,7 @@ pub struct ArmError {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub target: Option<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub details: Vec<ArmError>,
+    pub details: Vec<ArmErrorDetail>,
     #[serde(flatten)]
     pub extra: Extra,
 }
@@ -27,7 +27,7 @@ pub struct ArmError {
 impl ArmErrorBody {
     pub fn new(code: impl Into<String>, message: impl Into<String>) -> Self {
         ArmErrorBody {
-            error: ArmError {
+            error: ArmErrorDetail {
                 code: code.into(),
                 message: message.into(),
                 target: None,

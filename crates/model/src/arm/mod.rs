@@ -16,7 +16,7 @@ mod storage;
 pub use common::{Extra, SystemData};
 pub use container_app::*;
 pub use environment::*;
-pub use error::{ArmError, ArmErrorBody};
+pub use error::{ArmErrorBody, ArmErrorDetail};
 pub use file_share::*;
 pub use resource_id::{ResourceId, ResourceIdError};
 pub use revision::*;

@@ -67,7 +67,7 @@ pub struct NfsAzureFileProperties {
 /// The protocol of an environment storage, as apps' volumes name it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StorageKind {
-    /// SMB (`AzureFile`): no hard links, so ClickHouse data on it is at risk.
+    /// SMB (`AzureFile`): no hard links, so a database that needs them is at risk there.
     AzureFile,
     /// NFS (`NfsAzureFile`).
     NfsAzureFile,

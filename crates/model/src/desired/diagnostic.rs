@@ -16,7 +16,7 @@ pub struct Diagnostic {
     /// The file as the user named it.
     pub file: String,
     pub loc: Loc,
-    /// Field path in the document, e.g. `stacks[0].apps.clickhouse.scale.max`.
+    /// Field path in the document, e.g. `stacks[0].apps.db.scale.max`.
     pub path: String,
     pub message: String,
     pub hint: Option<String>,

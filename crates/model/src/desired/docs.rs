@@ -3,7 +3,7 @@
 
 use std::fmt::Write as _;
 
-use super::schema::SCHEMA;
+use super::keys::SCHEMA;
 use crate::quantity::consumption_combinations;
 
 /// Objects in documentation order, with where they appear.
@@ -40,11 +40,11 @@ const OBJECTS: &[(&str, &str)] = &[
 pub fn configuration_reference() -> String {
     let mut out = String::new();
     out.push_str("# Configuration reference\n\n");
-    out.push_str("<!-- Generated from crates/model/src/desired/schema.rs (SCHEMA) by the test `configuration_reference_is_up_to_date`; run `UPDATE_DOCS=1 cargo test -p aca-model --test docs` to refresh. -->\n\n");
+    out.push_str("<!-- Generated from crates/model/src/desired/keys.rs (SCHEMA) by the test `configuration_reference_is_up_to_date`; run `UPDATE_DOCS=1 cargo test -p aca-model --test docs` to refresh. -->\n\n");
     out.push_str("A desired-state file declares stacks. Only what it declares is owned: compared, and corrected in `enforce` mode. \
 Anything else on the live resources (image tags bumped by a pipeline, probes, tags, other containers) is left alone. \
 `aca-operator validate FILE...` checks files without contacting Azure; every problem is reported with `file:line:column`, the field path and a hint.\n\n");
-    out.push_str("Example: [`deploy/examples/langfuse.yaml`](../deploy/examples/langfuse.yaml); every key: [`deploy/examples/all-keys.yaml`](../deploy/examples/all-keys.yaml).\n\n");
+    out.push_str("Examples: [`deploy/examples/`](../deploy/examples/); every key: [`deploy/examples/all-keys.yaml`](../deploy/examples/all-keys.yaml).\n\n");
     for (object, what) in OBJECTS {
         let _ = writeln!(
             out,
@@ -101,7 +101,8 @@ Errors (the file is refused; nothing is sent to ARM):
 - An exclusive storage mounted by two apps; `updateStrategy: rolling` on an app with an exclusive storage (it would run two revisions on it during every update).
 - A `${...}` reference to nothing (an unknown app key or attribute), or to the FQDN of an app without ingress.
 - A CPU/memory total Container Apps does not accept (table below).
-- Langfuse and Container Apps facts (docs/migration.md): `CLICKHOUSE_MIGRATION_URL` (or a secret named `clickhouse-migration-url`) over `http(s)://`; a `clickhouse://` URL to an app without that TCP port; an `http(s)://` URL to an HTTP-ingress app at its target port; `CLICKHOUSE_CLUSTER_ENABLED` other than `"false"` in a stack with a singleton ClickHouse; an app with TCP ports and `scale.min: 0`.
+- Container Apps facts: a `tcp://<app>:<port>` URL to an app without that TCP port; an `http(s)://` URL to an HTTP-ingress app at its target port; an app with TCP ports and `scale.min: 0`.
+- The playbooks' rules for particular software (docs/migration.md, "Playbook"), given to the loader by `aca-operator`.
 
 Warnings (the file loads):
 - An app with TCP ports that does not declare `scale.min` (the default is 0, and TCP traffic does not wake an app).

@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use super::diagnostic::{Diagnostic, Diagnostics, Severity};
-use super::types::DesiredState;
+use super::types::{DesiredState, Stack};
 use super::yaml::{self, Loc};
 use super::{schema, validate};
 
@@ -41,9 +41,21 @@ fn render(diags: &[Diagnostic]) -> String {
     out.join("\n")
 }
 
+/// Checks a caller adds to validation: knowledge of particular software (the reconcile crate's
+/// playbooks), which this crate does not have. Run on each stack whose own fields read cleanly;
+/// `index` is the stack's position in its file, for `stacks[i]` paths.
+pub trait StackRules: Sync {
+    fn check(&self, stack: &Stack, index: usize) -> Vec<Diagnostic>;
+}
+
 /// Loads one document from text; `file` names it in messages.
 pub fn load_str(text: &str, file: &str) -> Result<Loaded, LoadError> {
-    let diags = read_one(text, file);
+    load_str_with(text, file, &[])
+}
+
+/// [`load_str`] with extra rules.
+pub fn load_str_with(text: &str, file: &str, rules: &[&dyn StackRules]) -> Result<Loaded, LoadError> {
+    let diags = read_one(text, file, rules);
     finish(diags.0, diags.1)
 }
 
@@ -83,6 +95,11 @@ pub fn expand_paths(paths: &[PathBuf]) -> Result<Vec<PathBuf>, LoadError> {
 /// Loads files and directories (each directory's `*.yaml`/`*.yml`, sorted by name) into one state.
 /// Stack names must be unique over all of them.
 pub fn load_paths(paths: &[PathBuf]) -> Result<Loaded, LoadError> {
+    load_paths_with(paths, &[])
+}
+
+/// [`load_paths`] with extra rules.
+pub fn load_paths_with(paths: &[PathBuf], rules: &[&dyn StackRules]) -> Result<Loaded, LoadError> {
     let files = expand_paths(paths)?;
     let mut state = DesiredState::default();
     let mut diags = Vec::new();
@@ -99,7 +116,7 @@ pub fn load_paths(paths: &[PathBuf]) -> Result<Loaded, LoadError> {
                 continue;
             }
         };
-        let (s, d) = read_one(&text, &name);
+        let (s, d) = read_one(&text, &name, rules);
         state.stacks.extend(s.stacks);
         diags.extend(d);
     }
@@ -152,10 +169,10 @@ fn finish(state: DesiredState, mut diags: Vec<Diagnostic>) -> Result<Loaded, Loa
 }
 
 /// Reads and checks one file's text: the state it could read and every diagnostic.
-fn read_one(text: &str, file: &str) -> (DesiredState, Vec<Diagnostic>) {
+fn read_one(text: &str, file: &str, rules: &[&dyn StackRules]) -> (DesiredState, Vec<Diagnostic>) {
     let tabs = tab_indented_lines(text);
     if tabs.is_empty() {
-        return read_text(text, file);
+        return read_text(text, file, rules);
     }
     // YAML forbids tabs in indentation. Report each, then read the rest as if each tab were a few
     // spaces, so the other problems are reported too. The width chosen gives the fewest further
@@ -163,7 +180,7 @@ fn read_one(text: &str, file: &str) -> (DesiredState, Vec<Diagnostic>) {
     let mut best: Option<((usize, usize), DesiredState, Vec<Diagnostic>)> = None;
     for width in [2, 4, 8] {
         let expanded = expand_leading_tabs(text, width);
-        let (state, mut diags) = read_text(&expanded, file);
+        let (state, mut diags) = read_text(&expanded, file, rules);
         restore_columns(&mut diags, text, width);
         let errors = diags.iter().filter(|d| d.severity == Severity::Error).count();
         let score = (errors, misaligned(&expanded, &tabs));
@@ -185,7 +202,7 @@ fn read_one(text: &str, file: &str) -> (DesiredState, Vec<Diagnostic>) {
     (state, diags)
 }
 
-fn read_text(text: &str, file: &str) -> (DesiredState, Vec<Diagnostic>) {
+fn read_text(text: &str, file: &str, rules: &[&dyn StackRules]) -> (DesiredState, Vec<Diagnostic>) {
     let mut d = Diagnostics::new(file);
     let root = match yaml::parse(text) {
         Ok(root) => root,
@@ -199,6 +216,9 @@ fn read_text(text: &str, file: &str) -> (DesiredState, Vec<Diagnostic>) {
     if d.error_count() == 0 {
         for (i, stack) in state.stacks.iter().enumerate() {
             validate::check_stack(&mut d, stack, i);
+            for rule in rules {
+                d.items.extend(rule.check(stack, i));
+            }
         }
     }
     (state, d.items)

@@ -7,6 +7,7 @@
 mod diagnostic;
 mod docs;
 mod image;
+mod keys;
 mod load;
 mod reference;
 mod schema;
@@ -17,8 +18,12 @@ pub mod yaml;
 
 pub use diagnostic::{Diagnostic, Severity};
 pub use docs::configuration_reference;
-pub use load::{LoadError, Loaded, expand_paths, load_file, load_paths, load_str};
+pub use keys::{KeyDoc, SCHEMA};
+pub use load::{
+    LoadError, Loaded, StackRules, expand_paths, load_file, load_paths, load_paths_with, load_str, load_str_with,
+};
 pub use reference::{Reference, Segment, TemplateString, parse_template};
-pub use schema::{KeyDoc, SCHEMA, parse_duration};
+pub use schema::parse_duration;
 pub use types::*;
+pub use validate::{AppUrl, app_url, missing_tcp_port};
 pub use window::CorrectionWindow;

@@ -143,13 +143,13 @@ mod tests {
 
     #[test]
     fn parses_and_resolves() {
-        let t = parse_template("clickhouse://${apps.clickhouse.name}:9000/$${x}", Loc::default()).unwrap();
+        let t = parse_template("tcp://${apps.db.name}:9000/$${x}", Loc::default()).unwrap();
         assert_eq!(
             t.references().collect::<Vec<_>>(),
-            vec![&Reference::AppName("clickhouse".into())]
+            vec![&Reference::AppName("db".into())]
         );
         let v = t.resolve(|_| Some("ch".into())).unwrap();
-        assert_eq!(v, "clickhouse://ch:9000/${x}");
+        assert_eq!(v, "tcp://ch:9000/${x}");
     }
 
     #[test]

@@ -18,7 +18,7 @@ impl DesiredState {
     pub fn env_references(&self) -> std::collections::BTreeSet<String> {
         let mut names = std::collections::BTreeSet::new();
         for app in self.stacks.iter().flat_map(|s| &s.apps) {
-            for (_, template, _) in super::validate::templates_of(app, "") {
+            for (_, template, _) in templates_of(app, "") {
                 for r in template.references() {
                     if let super::Reference::EnvVar(name) = r {
                         names.insert(name.clone());
@@ -72,7 +72,7 @@ impl Mode {
 #[derive(Debug, Clone, PartialEq)]
 pub struct StorageSpec {
     pub name: String,
-    /// Mounted by at most one running revision of one app (ClickHouse data).
+    /// Mounted by at most one running revision of one app (a database's files).
     pub exclusive: bool,
     /// Take a share snapshot before the first cutover that touches this storage.
     pub snapshot_before_migration: bool,
@@ -119,7 +119,7 @@ pub struct AppSpec {
     pub ingress: Option<IngressSpec>,
     /// `None`: not owned. `Some(vec![])`: there must be none.
     pub additional_ports: Option<Vec<PortSpec>>,
-    /// Containers that must not exist in this app (the ClickHouse sidecar in Langfuse).
+    /// Containers that must not exist in this app (e.g. a database sidecar moved to its own app).
     pub forbid_containers: Vec<String>,
     pub secrets: BTreeMap<String, SecretSpec>,
     pub loc: Loc,
@@ -322,4 +322,22 @@ impl Stack {
     pub fn mode_of(&self, app: &AppSpec) -> Mode {
         app.mode.unwrap_or(self.mode)
     }
+}
+
+/// Every string of the app that may hold references: `(variable or secret name, template, path)`.
+pub fn templates_of<'a>(app: &'a AppSpec, path: &str) -> Vec<(&'a str, &'a TemplateString, String)> {
+    let mut out = Vec::new();
+    for (name, spec) in &app.secrets {
+        if let SecretSpec::Value(t) = spec {
+            out.push((name.as_str(), t, format!("{path}.secrets.{name}")));
+        }
+    }
+    for (container, vars) in &app.env {
+        for var in vars {
+            if let EnvValue::Literal(t) = &var.value {
+                out.push((var.name.as_str(), t, format!("{path}.env.{container}.{}", var.name)));
+            }
+        }
+    }
+    out
 }

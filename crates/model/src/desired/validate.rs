@@ -1,6 +1,6 @@
 //! Checks that need more than one field: references, names unique per stack, storages mounted
-//! once, resource combinations, and the Langfuse/ClickHouse facts of `shared/FACTS.md` that can be
-//! decided from the file alone (the rest need live state and are preflight checks of the planner).
+//! once, resource combinations, URLs between apps. Knowledge of particular software is not here:
+//! the caller passes it in as [`super::StackRules`] (the reconcile crate's playbooks).
 
 use std::collections::BTreeMap;
 
@@ -20,11 +20,11 @@ pub(crate) fn check_stack(d: &mut Diagnostics, stack: &Stack, index: usize) {
         check_resources(d, app, &path);
         check_tcp_scale(d, app, &path);
         check_singleton(d, stack, app, &path);
-        for (name, template, tpath) in templates_of(app, &path) {
+        for (_, template, tpath) in templates_of(app, &path) {
             check_references(d, stack, template, &tpath);
-            check_url(d, stack, name, template, &tpath);
+            check_url(d, stack, template, &tpath);
         }
-        check_env(d, stack, app, &path);
+        check_env(d, app, &path);
     }
 }
 
@@ -65,7 +65,7 @@ fn check_exclusive_storages(d: &mut Diagnostics, stack: &Stack, base: &str) {
                         storage.name,
                         names.join(" and ")
                     ),
-                    Some("an exclusive storage (ClickHouse data) may be mounted by one app only".into()),
+                    Some("an exclusive storage (a database's files) may be mounted by one app only".into()),
                 );
             }
         }
@@ -124,7 +124,7 @@ fn check_resources(d: &mut Diagnostics, app: &AppSpec, path: &str) {
     }
 }
 
-/// An app on an exclusive storage runs at most one ClickHouse: `singleton: true` (min = max = 1,
+/// An app on an exclusive storage runs at most one replica: `singleton: true` (min = max = 1,
 /// Single revision mode) is the only layout accepted, whatever `scale` says.
 fn check_singleton(d: &mut Diagnostics, stack: &Stack, app: &AppSpec, path: &str) {
     let Some(volume) = app
@@ -145,7 +145,7 @@ fn check_singleton(d: &mut Diagnostics, stack: &Stack, app: &AppSpec, path: &str
         app.loc,
         &format!("{path}.singleton"),
         format!(
-            "apps.{} mounts exclusive storage `{}` with {scale}: more than one ClickHouse could run on the share",
+            "apps.{} mounts exclusive storage `{}` with {scale}: more than one replica could write the share",
             app.key, volume.storage
         ),
         Some("set `singleton: true` (min = max = 1, Single revision mode) and remove `scale`".into()),
@@ -167,24 +167,6 @@ fn check_tcp_scale(d: &mut Diagnostics, app: &AppSpec, path: &str) {
         None => d.warning(tcp_loc, &format!("{path}.scale"), "an app with TCP ports should declare scale.min >= 1", Some("TCP traffic does not wake an app scaled to zero; the default minReplicas is 0".into())),
         Some(_) => {}
     }
-}
-
-/// Every string of the app that may hold references: `(variable or secret name, template, path)`.
-pub(super) fn templates_of<'a>(app: &'a AppSpec, path: &str) -> Vec<(&'a str, &'a TemplateString, String)> {
-    let mut out = Vec::new();
-    for (name, spec) in &app.secrets {
-        if let SecretSpec::Value(t) = spec {
-            out.push((name.as_str(), t, format!("{path}.secrets.{name}")));
-        }
-    }
-    for (container, vars) in &app.env {
-        for var in vars {
-            if let EnvValue::Literal(t) = &var.value {
-                out.push((var.name.as_str(), t, format!("{path}.env.{container}.{}", var.name)));
-            }
-        }
-    }
-    out
 }
 
 fn check_references(d: &mut Diagnostics, stack: &Stack, template: &TemplateString, path: &str) {
@@ -245,13 +227,13 @@ fn check_env_var(d: &mut Diagnostics, name: &str, template: &TemplateString, pat
 }
 
 /// `scheme://${apps.K.name|fqdn}[:port]...` split into its parts, when the host is one app reference.
-struct AppUrl<'a> {
-    scheme: &'a str,
-    app_key: &'a str,
-    port: Option<u32>,
+pub struct AppUrl<'a> {
+    pub scheme: &'a str,
+    pub app_key: &'a str,
+    pub port: Option<u32>,
 }
 
-fn app_url(t: &TemplateString) -> Option<AppUrl<'_>> {
+pub fn app_url(t: &TemplateString) -> Option<AppUrl<'_>> {
     let [
         Segment::Text(head),
         Segment::Ref(Reference::AppName(key) | Reference::AppFqdn(key)),
@@ -275,19 +257,33 @@ fn app_url(t: &TemplateString) -> Option<AppUrl<'_>> {
     })
 }
 
-fn check_url(d: &mut Diagnostics, stack: &Stack, name: &str, t: &TemplateString, path: &str) {
-    let is_migration_url =
-        name.eq_ignore_ascii_case("CLICKHOUSE_MIGRATION_URL") || name.eq_ignore_ascii_case("clickhouse-migration-url");
-    if is_migration_url && (t.raw.starts_with("http://") || t.raw.starts_with("https://")) {
-        d.error(t.loc, path, "Langfuse runs its ClickHouse migrations with golang-migrate's clickhouse driver, which speaks the native TCP protocol: an http(s) URL fails with \"unknown driver\"", Some("use clickhouse://<app>:9000 with a TCP port on the ClickHouse app, or set LANGFUSE_AUTO_CLICKHOUSE_MIGRATION_DISABLED=true and run migrations elsewhere".into()));
+/// The error (message, hint) when `target` declares no TCP port `port` for a native-protocol URL.
+pub fn missing_tcp_port(target: &AppSpec, port: u32) -> Option<(String, String)> {
+    if target.tcp_ports().contains(&port) {
+        return None;
     }
+    Some((
+        format!(
+            "the native protocol needs TCP port {port} on apps.{}, which declares no such port",
+            target.key
+        ),
+        format!(
+            "add `additionalPorts: [{{ targetPort: {port}, exposedPort: {port}, external: false }}]` to apps.{} (or make its main ingress `transport: tcp`)",
+            target.key
+        ),
+    ))
+}
+
+fn check_url(d: &mut Diagnostics, stack: &Stack, t: &TemplateString, path: &str) {
     let Some(url) = app_url(t) else { return };
     let Some(target) = stack.app(url.app_key) else { return };
     match url.scheme {
-        "clickhouse" | "tcp" => {
-            let port = url.port.unwrap_or(9000);
-            if !target.tcp_ports().contains(&port) {
-                d.error(t.loc, path, format!("the native protocol needs TCP port {port} on apps.{}, which declares no such port", url.app_key), Some(format!("add `additionalPorts: [{{ targetPort: {port}, exposedPort: {port}, external: false }}]` to apps.{} (or make its main ingress `transport: tcp`)", url.app_key)));
+        // Other schemes of a native TCP protocol (with their default ports) are a playbook's.
+        "tcp" => {
+            if let Some(port) = url.port
+                && let Some((message, hint)) = missing_tcp_port(target, port)
+            {
+                d.error(t.loc, path, message, Some(hint));
             }
         }
         "http" | "https" => {
@@ -304,8 +300,7 @@ fn check_url(d: &mut Diagnostics, stack: &Stack, name: &str, t: &TemplateString,
     }
 }
 
-fn check_env(d: &mut Diagnostics, stack: &Stack, app: &AppSpec, path: &str) {
-    let single_clickhouse = stack.apps.iter().any(|a| a.singleton);
+fn check_env(d: &mut Diagnostics, app: &AppSpec, path: &str) {
     for (container, vars) in &app.env {
         if app.forbid_containers.contains(container) {
             d.error(
@@ -316,17 +311,18 @@ fn check_env(d: &mut Diagnostics, stack: &Stack, app: &AppSpec, path: &str) {
             );
         }
         for var in vars {
-            let vpath = format!("{path}.env.{container}.{}", var.name);
-            match &var.value {
-                EnvValue::SecretRef(s) if !app.secrets.contains_key(s) => {
-                    d.warning(var.loc, &vpath, format!("secret `{s}` is not declared in this app's `secrets`; it must already exist in the live app"), None);
-                }
-                EnvValue::Literal(t)
-                    if single_clickhouse && var.name == "CLICKHOUSE_CLUSTER_ENABLED" && t.raw != "false" =>
-                {
-                    d.error(t.loc, &vpath, format!("CLICKHOUSE_CLUSTER_ENABLED is `{}`, but this stack runs a single ClickHouse", t.raw), Some("set it to \"false\" on both the web and the worker containers (Langfuse defaults it to true, which needs a ClickHouse cluster)".into()));
-                }
-                _ => {}
+            if let EnvValue::SecretRef(s) = &var.value
+                && !app.secrets.contains_key(s)
+            {
+                let vpath = format!("{path}.env.{container}.{}", var.name);
+                d.warning(
+                    var.loc,
+                    &vpath,
+                    format!(
+                        "secret `{s}` is not declared in this app's `secrets`; it must already exist in the live app"
+                    ),
+                    None,
+                );
             }
         }
     }

@@ -23,7 +23,7 @@ pub async fn run(args: &ApplyArgs) -> ExitCode {
 async fn run_interactive(args: &ApplyArgs) -> ExitCode {
     let (state, client) = match super::prepare(&args.files, &args.arm) {
         Ok(v) => v,
-        Err(code) => return code,
+        Err(e) => return crate::error::exit(&e),
     };
     let palette = Palette {
         enabled: crate::color::stdout(),
@@ -68,7 +68,7 @@ async fn run_saved(args: &ApplyArgs, path: &std::path::Path) -> ExitCode {
     };
     let (state, client) = match super::prepare(&files, &args.arm) {
         Ok(v) => v,
-        Err(code) => return code,
+        Err(e) => return crate::error::exit(&e),
     };
     if let Err(e) = saved.check_env(&state) {
         return refuse(&e);

@@ -21,6 +21,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::{Value, json};
 
 use crate::cli::DemoArgs;
+use crate::error::CliError;
 use crate::render::{self, Palette};
 
 const EXAMPLE: &str = include_str!("../../../../deploy/examples/langfuse.yaml");
@@ -43,10 +44,7 @@ pub async fn run(args: &DemoArgs) -> ExitCode {
             demo.sim.stop().await;
             if ok { ExitCode::SUCCESS } else { ExitCode::from(1) }
         }
-        Err(e) => {
-            eprintln!("aca-operator demo: {e}");
-            ExitCode::from(1)
-        }
+        Err(e) => crate::error::exit(&CliError::Demo(e)),
     }
 }
 
@@ -59,7 +57,7 @@ fn token() -> String {
 }
 
 impl Demo {
-    async fn start() -> Result<Self, String> {
+    async fn start() -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
         let config = SimConfig {
             lro_duration: Duration::from_millis(400),
             revision_start: Duration::from_millis(600),
@@ -72,8 +70,7 @@ impl Demo {
             config,
             ..StartOptions::default()
         })
-        .await
-        .map_err(|e| e.to_string())?;
+        .await?;
         let client = ArmClient::new(ArmConfig {
             endpoint: Some(sim.base_url.clone()),
             allow_insecure_loopback: true,
@@ -88,13 +85,8 @@ impl Demo {
             },
             retry_initial_delay: Duration::from_millis(50),
             ..ArmConfig::default()
-        })
-        .map_err(|e| e.to_string())?;
-        let stack = load_str(EXAMPLE, EXAMPLE_NAME)
-            .map_err(|e| e.to_string())?
-            .state
-            .stacks
-            .remove(0);
+        })?;
+        let stack = load_str(EXAMPLE, EXAMPLE_NAME)?.state.stacks.remove(0);
         let terminal = super::stdout_is_terminal();
         Ok(Demo {
             sim,

@@ -13,11 +13,12 @@ use std::process::ExitCode;
 use aca_model::arm::{ContainerApp, ResourceId};
 
 use crate::cli::ExportArgs;
+use crate::error::{CliError, SharedStorage};
 
 pub async fn run(args: &ExportArgs) -> ExitCode {
-    let client = match super::arm_client(&args.arm) {
+    let client = match crate::arm_setup::client(&args.arm, Default::default()) {
         Ok(c) => c,
-        Err(code) => return code,
+        Err(e) => return crate::error::exit(&e),
     };
     let mut apps = Vec::new();
     for name in &args.apps {
@@ -31,9 +32,9 @@ pub async fn run(args: &ExportArgs) -> ExitCode {
                 );
                 return ExitCode::from(1);
             }
-            Err(e) => {
-                eprintln!("aca-operator: {name}: {e}");
-                return ExitCode::from(1);
+            Err(source) => {
+                let what = name.clone();
+                return crate::error::exit(&CliError::Arm { what, source });
             }
         }
     }
@@ -42,16 +43,13 @@ pub async fn run(args: &ExportArgs) -> ExitCode {
             print!("{yaml}");
             ExitCode::SUCCESS
         }
-        Err(why) => {
-            eprintln!("aca-operator: export refused: {why}");
-            ExitCode::from(1)
-        }
+        Err(why) => crate::error::exit(&why.into()),
     }
 }
 
 /// Storage name → the app (name) that owns it alone, at most one replica; an error for a storage
 /// whose live layout cannot be exported safely.
-fn exclusive_owners(apps: &[(String, ContainerApp)]) -> Result<BTreeMap<String, String>, String> {
+fn exclusive_owners(apps: &[(String, ContainerApp)]) -> Result<BTreeMap<String, String>, SharedStorage> {
     let mut mounters: BTreeMap<String, Vec<(&str, u32)>> = BTreeMap::new();
     for (name, app) in apps {
         for s in app.volumes().iter().filter_map(|v| v.storage_name.clone()) {
@@ -68,16 +66,11 @@ fn exclusive_owners(apps: &[(String, ContainerApp)]) -> Result<BTreeMap<String, 
                 owners.insert(storage, name.to_string());
             }
             _ => {
-                let who: Vec<String> = users
+                let mounters = users
                     .iter()
                     .map(|(n, max)| format!("{n} (up to {max} replicas)"))
                     .collect();
-                return Err(format!(
-                    "storage `{storage}` is mounted by {}: enforcing this layout would roll two revisions over the shared volume. \
-                     Declare it by hand: `exclusive: true` with one `singleton: true` app if one process must own it (ClickHouse), \
-                     or `exclusive: false` if concurrent writers are safe for it",
-                    who.join(", ")
-                ));
+                return Err(SharedStorage { storage, mounters });
             }
         }
     }
@@ -89,7 +82,7 @@ fn q(s: &str) -> String {
     serde_json::to_string(s).unwrap_or_else(|_| "\"\"".into())
 }
 
-pub fn to_yaml(args: &ExportArgs, apps: &[(String, ContainerApp)]) -> Result<String, String> {
+pub fn to_yaml(args: &ExportArgs, apps: &[(String, ContainerApp)]) -> Result<String, SharedStorage> {
     let owners = exclusive_owners(apps)?;
     let mut y = String::new();
     let _ = writeln!(
@@ -243,12 +236,16 @@ mod tests {
 
     #[test]
     fn several_replicas_or_several_apps_on_a_storage_are_refused() {
-        let e = exclusive_owners(&[("ch".into(), app(3, "data"))]).unwrap_err();
+        let e = exclusive_owners(&[("ch".into(), app(3, "data"))])
+            .unwrap_err()
+            .to_string();
         assert!(
             e.contains("ch (up to 3 replicas)") && e.contains("two revisions"),
             "{e}"
         );
-        let e = exclusive_owners(&[("a".into(), app(1, "data")), ("b".into(), app(1, "data"))]).unwrap_err();
+        let e = exclusive_owners(&[("a".into(), app(1, "data")), ("b".into(), app(1, "data"))])
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("a (up to 1 replicas), b (up to 1 replicas)"), "{e}");
     }
 }

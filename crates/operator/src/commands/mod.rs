@@ -13,12 +13,16 @@ pub mod validate;
 use std::io::IsTerminal;
 use std::path::PathBuf;
 
-use std::process::ExitCode;
-
 use aca_arm::ArmClient;
-use aca_model::desired::{DesiredState, load_paths};
+use aca_model::desired::{DesiredState, LoadError, Loaded, load_paths_with};
 
 use crate::cli::ArmArgs;
+use crate::error::CliError;
+
+/// Loads desired-state files with the playbooks' rules (what the loader alone does not know).
+pub fn load_paths(files: &[PathBuf]) -> Result<Loaded, LoadError> {
+    load_paths_with(files, &[&aca_reconcile::playbook::Rules])
+}
 
 /// Loads the desired state, printing warnings; on errors prints them all and returns `None`.
 pub fn load(files: &[PathBuf]) -> Option<DesiredState> {
@@ -41,16 +45,8 @@ pub fn stdout_is_terminal() -> bool {
     std::io::stdout().is_terminal()
 }
 
-/// The ARM client for the command line's options; prints why not and gives the exit code.
-pub fn arm_client(arm: &ArmArgs) -> Result<ArmClient, ExitCode> {
-    crate::arm_setup::client(arm).map_err(|e| {
-        eprintln!("aca-operator: {e}");
-        ExitCode::from(1)
-    })
-}
-
-/// The desired state and the ARM client, or the exit code after saying what is wrong.
-pub fn prepare(files: &[PathBuf], arm: &ArmArgs) -> Result<(DesiredState, ArmClient), ExitCode> {
-    let state = load(files).ok_or(ExitCode::from(1))?;
-    Ok((state, arm_client(arm)?))
+/// The desired state and the ARM client; an invalid desired state has printed its diagnostics.
+pub fn prepare(files: &[PathBuf], arm: &ArmArgs) -> Result<(DesiredState, ArmClient), CliError> {
+    let state = load(files).ok_or(CliError::DesiredState)?;
+    Ok((state, crate::arm_setup::client(arm, Default::default())?))
 }

@@ -11,7 +11,7 @@ use crate::saved_plan::SavedPlan;
 pub async fn run(args: &PlanArgs) -> ExitCode {
     let (state, client) = match super::prepare(&args.files, &args.arm) {
         Ok(v) => v,
-        Err(code) => return code,
+        Err(e) => return crate::error::exit(&e),
     };
     let reports = plan_all(&client, &state.stacks).await;
     match args.output {

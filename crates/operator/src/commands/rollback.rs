@@ -10,14 +10,14 @@ use crate::cli::RollbackArgs;
 pub async fn run(args: &RollbackArgs) -> ExitCode {
     let (state, client) = match super::prepare(&args.files, &args.arm) {
         Ok(v) => v,
-        Err(code) => return code,
+        Err(e) => return crate::error::exit(&e),
     };
     for stack in &state.stacks {
         let observed = match observe(&client, stack).await {
             Ok(o) => o,
-            Err(e) => {
-                eprintln!("aca-operator: {}: {e}", stack.name);
-                return ExitCode::from(1);
+            Err(source) => {
+                let what = stack.name.clone();
+                return crate::error::exit(&crate::error::CliError::Arm { what, source });
             }
         };
         let steps = match plan_rollback(stack, &observed) {

@@ -8,47 +8,22 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
-use aca_arm::ArmClient;
-use aca_model::desired::{DesiredState, load_paths};
+use aca_model::desired::DesiredState;
+use futures_util::StreamExt;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
+use super::load_paths;
 use crate::arm_setup;
 use crate::cli::RunArgs;
 use crate::daemon::Daemon;
+use crate::error::{self, CliError};
 use crate::http::{self, Health};
 use crate::leader::Leadership;
 use crate::metrics::Metrics;
 use crate::status::StatusBoard;
 
 pub async fn run(args: &RunArgs) -> ExitCode {
-    let parse = |flag: &str, text: &str| {
-        aca_model::desired::parse_duration(text)
-            .ok_or_else(|| format!("--{flag}: `{text}` is not a duration (e.g. 2s, 30s, 5m)"))
-    };
-    let parse_zero = |flag: &str, text: &str| {
-        if text.trim() == "0s" || text.trim() == "0" {
-            Ok(Duration::ZERO)
-        } else {
-            parse(flag, text)
-        }
-    };
-    let durations = (
-        args.interval.as_deref().map(|t| parse("interval", t)).transpose(),
-        parse("reload-interval", &args.reload_interval),
-        parse("shutdown-timeout", &args.shutdown_timeout),
-        args.initial_spread
-            .as_deref()
-            .map(|t| parse_zero("initial-spread", t))
-            .transpose(),
-    );
-    let (interval_override, reload_every, shutdown_timeout, initial_spread) = match durations {
-        (Ok(i), Ok(r), Ok(s), Ok(sp)) => (i, r, s, sp),
-        (Err(e), _, _, _) | (_, Err(e), _, _) | (_, _, Err(e), _) | (_, _, _, Err(e)) => {
-            eprintln!("aca-operator: {e}");
-            return ExitCode::from(1);
-        }
-    };
     let Some(state) = super::load(&args.files) else {
         return ExitCode::from(1);
     };
@@ -61,17 +36,13 @@ pub async fn run(args: &RunArgs) -> ExitCode {
     let cancel = CancellationToken::new();
     // The client checks the leadership's fence before every attempt of every write; a shutdown
     // ends its waits for long-running operations.
-    let config = aca_arm::ArmConfig {
+    let extras = arm_setup::Extras {
         fence: Some(leadership.fence()),
         shutdown: Some(cancel.clone()),
-        ..arm_setup::config(&args.arm)
     };
-    let client = match ArmClient::new(config) {
+    let client = match arm_setup::client(&args.arm, extras) {
         Ok(c) => Arc::new(c),
-        Err(e) => {
-            eprintln!("aca-operator: {e}");
-            return ExitCode::from(1);
-        }
+        Err(e) => return error::exit(&e),
     };
     let metrics = Arc::new(Metrics::new());
     metrics.watch_arm(client.stats());
@@ -82,6 +53,10 @@ pub async fn run(args: &RunArgs) -> ExitCode {
     let (leader_tx, leader_rx) = watch::channel(!elected);
     let election = match crate::leader::start(args, &leadership, metrics.clone(), leader_tx, stop_election.clone()) {
         Ok(e) => e,
+        Err(e) => return error::exit(&e.into()),
+    };
+    let watch = match crate::daemon::events::start(args, cancel.clone()) {
+        Ok(w) => w,
         Err(e) => {
             eprintln!("aca-operator: {e}");
             return ExitCode::from(1);
@@ -89,22 +64,20 @@ pub async fn run(args: &RunArgs) -> ExitCode {
     };
     let status = Arc::new(StatusBoard::default());
     if let Some(addr) = args.listen_metrics {
-        let Some(routes) = crate::status::routes_for(addr, args.status_token_file.as_deref(), &status) else {
-            return ExitCode::from(1);
+        let routes = match crate::status::routes_for(addr, args.status_token_file.as_deref(), &status) {
+            Ok(routes) => routes,
+            Err(e) => return error::exit(&e.into()),
         };
         match http::serve(addr, metrics.clone(), health.clone(), routes, cancel.clone()).await {
             Ok(bound) => tracing::info!(event = "listening", addr = %bound, "metrics and health on http://{bound}"),
-            Err(e) => {
-                eprintln!("aca-operator: --listen-metrics {addr}: {e}");
-                return ExitCode::from(1);
-            }
+            Err(source) => return error::exit(&CliError::Listen { addr, source }),
         }
     }
     spawn_signal_handler(cancel.clone());
     let (tx, rx) = watch::channel(Arc::new(state));
     tokio::spawn(watch_files(
         args.files.clone(),
-        reload_every,
+        args.reload_interval,
         tx,
         metrics.clone(),
         cancel.clone(),
@@ -115,18 +88,57 @@ pub async fn run(args: &RunArgs) -> ExitCode {
         "aca-operator running"
     );
 
+    // Passes read the cache (kept filled by the resync task) or, with `--cache off`, ARM itself.
+    let reflector = match args.cache {
+        crate::cli::CacheMode::Off => None,
+        crate::cli::CacheMode::On => {
+            let reflector = Arc::new(aca_reconcile::Reflector::new(client.clone()));
+            tokio::spawn(crate::daemon::resync::keep_in_sync(
+                reflector.clone(),
+                rx.clone(),
+                args.resync,
+                metrics.clone(),
+                cancel.clone(),
+            ));
+            Some(reflector)
+        }
+    };
+    let api: Arc<dyn aca_reconcile::ArmApi> = match &reflector {
+        Some(reflector) => reflector.clone(),
+        None => client,
+    };
+    let watch = watch.map(|w| {
+        metrics.watch_events(w.stats.clone());
+        health.set_events(w.stats.clone());
+        // Before an event triggers its stacks, the cache re-reads the resource it names, so the
+        // pass it starts sees the change (events only say *what* changed; ARM says how).
+        let on_event = move |event: &aca_events::ResourceEvent| {
+            let cache = reflector.clone();
+            let id = event.subject.resource();
+            async move {
+                if let (Some(cache), Some(id)) = (cache, id)
+                    && let Err(e) = cache.refresh(&id).await
+                {
+                    tracing::warn!(event = "cache_refresh_failed", resource = %id, error = %e,
+                        "the event's resource could not be re-read; the pass reads it itself");
+                }
+            }
+        };
+        crate::daemon::events::triggers(w.events, rx.clone(), metrics.clone(), on_event).boxed()
+    });
     let daemon = Daemon {
-        api: client,
+        api,
         metrics,
         health,
         status,
         leadership,
         cancel: cancel.clone(),
-        interval_override,
+        interval_override: args.interval,
         max_concurrent: args.max_concurrent_stacks,
         per_subscription: args.max_concurrent_per_subscription,
-        initial_spread,
-        shutdown_timeout,
+        initial_spread: args.initial_spread,
+        shutdown_timeout: args.shutdown_timeout,
+        watch: std::sync::Mutex::new(watch),
     };
     daemon.run(rx, leader_rx).await;
     stop_election.cancel();
@@ -157,8 +169,16 @@ fn spawn_signal_handler(cancel: CancellationToken) {
     });
 }
 
-/// A digest of the desired-state files as they are now (content and names).
-fn fingerprint(files: &[PathBuf]) -> u64 {
+/// A digest of the desired-state files as they are now (content and names), read on the blocking
+/// pool so the runtime's workers keep serving passes and probes meanwhile.
+async fn fingerprint(files: &[PathBuf]) -> u64 {
+    let files = files.to_vec();
+    tokio::task::spawn_blocking(move || fingerprint_now(&files))
+        .await
+        .unwrap_or_default()
+}
+
+fn fingerprint_now(files: &[PathBuf]) -> u64 {
     use std::hash::{Hash, Hasher};
     let mut h = std::collections::hash_map::DefaultHasher::new();
     for f in files {
@@ -185,19 +205,22 @@ async fn watch_files(
     metrics: Arc<Metrics>,
     cancel: CancellationToken,
 ) {
-    let mut last = fingerprint(&files);
+    let mut last = fingerprint(&files).await;
     loop {
         tokio::select! {
             _ = cancel.cancelled() => return,
             _ = tokio::time::sleep(every) => {}
         }
-        let now = fingerprint(&files);
+        let now = fingerprint(&files).await;
         if now == last {
             continue;
         }
         last = now;
         let labels = |result: &str| crate::metrics::ReloadLabels { result: result.into() };
-        match load_paths(&files) {
+        let reading = files.clone();
+        let loaded = tokio::task::spawn_blocking(move || load_paths(&reading)).await;
+        let Ok(loaded) = loaded else { continue };
+        match loaded {
             Ok(loaded) => {
                 metrics.reloads.get_or_create(&labels("ok")).inc();
                 tracing::info!(

@@ -6,6 +6,7 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use crate::cli::{OutputFormat, StatusArgs};
+use crate::error::CliError;
 use crate::status::model::{Condition, DriftRecord, HEALTHY, HELD, SYNCED};
 use crate::status::{SCHEMA, StatusDoc};
 
@@ -22,33 +23,40 @@ pub async fn run(args: &StatusArgs) -> ExitCode {
                 ExitCode::from(2)
             }
         }
-        Err(e) => {
-            eprintln!("aca-operator: {e}");
-            ExitCode::from(1)
-        }
+        Err(e) => crate::error::exit(&e),
     }
 }
 
-async fn fetch(args: &StatusArgs) -> Result<(StatusDoc, String), String> {
+async fn fetch(args: &StatusArgs) -> Result<(StatusDoc, String), CliError> {
     let token = crate::status::token(args.token_file.as_deref())?;
     let url = format!("{}/status", args.endpoint.trim_end_matches('/'));
+    let failed = |what: String, source: Option<Box<dyn std::error::Error + Send + Sync>>| CliError::StatusFetch {
+        url: url.clone(),
+        what,
+        source,
+    };
+    let because = |e: reqwest::Error| failed(e.to_string(), Some(Box::new(e)));
     let client = reqwest::Client::builder()
         .timeout(std::time::Duration::from_secs(10))
         .build()
-        .map_err(|e| e.to_string())?;
+        .map_err(because)?;
     let mut request = client.get(&url);
     if let Some(t) = &token {
         request = request.bearer_auth(t);
     }
-    let response = request.send().await.map_err(|e| format!("{url}: {e}"))?;
+    let response = request.send().await.map_err(because)?;
     let status = response.status();
-    let body = response.text().await.map_err(|e| format!("{url}: {e}"))?;
+    let body = response.text().await.map_err(because)?;
     if !status.is_success() {
-        return Err(format!("{url}: {status}: {}", body.trim()));
+        return Err(failed(format!("{status}: {}", body.trim()), None));
     }
-    let doc: StatusDoc = serde_json::from_str(&body).map_err(|e| format!("{url}: not a status document: {e}"))?;
+    let doc: StatusDoc =
+        serde_json::from_str(&body).map_err(|e| failed(format!("not a status document: {e}"), Some(Box::new(e))))?;
     if doc.schema != SCHEMA {
-        return Err(format!("{url}: schema `{}`, this client reads `{SCHEMA}`", doc.schema));
+        return Err(failed(
+            format!("schema `{}`, this client reads `{SCHEMA}`", doc.schema),
+            None,
+        ));
     }
     Ok((doc, body))
 }

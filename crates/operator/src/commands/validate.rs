@@ -2,7 +2,9 @@
 
 use std::process::ExitCode;
 
-use aca_model::desired::{Loaded, load_paths};
+use aca_model::desired::Loaded;
+
+use super::load_paths;
 
 use crate::cli::ValidateArgs;
 

@@ -10,7 +10,11 @@
 //! | retry | a pass that failed | `2 × interval`, doubling up to `16 × interval` (≤ 10 min, ≥ interval) |
 //! | reload | a valid new desired state | `Trigger::Keys`: new stacks run now, removed ones are forgotten, held ones are released |
 //! | leadership | this replica became leader | `Trigger::All`: every stack now; one that is running runs again after |
+//! | watch | an event from `--events-queue` about the stack's resources ([`events`]) | `Trigger::Key(stack, Cause::Watch)`: the stack runs now, duplicates coalesce |
 //! | panic | a pass that panicked | counted (`aca_reconcile_panics_total`); the controller frees the stack, logs `reconcile_panicked`, retries after 1 s doubling |
+//!
+//! Passes read `aca_reconcile::Reflector` unless `run --cache off`; `resync.rs` refills it every
+//! `--resync` and when the stacks change (it triggers no pass).
 
 use std::collections::HashMap;
 use std::panic::AssertUnwindSafe;
@@ -31,6 +35,8 @@ use crate::leader::Leadership;
 use crate::metrics::Metrics;
 use crate::status::StatusBoard;
 
+pub mod events;
+pub mod resync;
 #[cfg(test)]
 mod tests;
 
@@ -48,6 +54,9 @@ pub struct Daemon {
     pub per_subscription: usize,
     pub initial_spread: Option<Duration>,
     pub shutdown_timeout: Duration,
+    /// Watch triggers (`events::triggers`), when `--events-queue` is given; taken at start (in
+    /// a mutex only because a stream is not `Sync`).
+    pub watch: Mutex<Option<futures_util::stream::BoxStream<'static, Trigger<String>>>>,
 }
 
 /// The operator's own bookkeeping per stack, beside the controller's scheduling state.
@@ -110,6 +119,7 @@ impl Daemon {
             ..Config::default()
         };
         let cancel = self.cancel.clone();
+        let watch = self.watch.lock().expect("watch lock").take();
         let shared = Arc::new(Shared {
             daemon: self,
             desired: desired.clone(),
@@ -127,6 +137,10 @@ impl Daemon {
             })
             .triggers(reloads(shared.clone(), desired))
             .triggers(leadership_gained(leader, desired_now));
+        let controller = match watch {
+            Some(w) => controller.triggers(w),
+            None => controller,
+        };
         let pass = shared.clone();
         controller
             .run(
@@ -231,6 +245,7 @@ impl Shared {
             gate: Some(d.leadership.gate()),
             bindings: Some(self.bindings.clone()),
             on_found: Some(found_counter(&d.metrics)),
+            cause: Some(request.causes.to_string()),
             ..PassOptions::default()
         };
         // The cutover's outage, measured from the steps as they finish (the playbook's clock).

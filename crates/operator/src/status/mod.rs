@@ -6,6 +6,8 @@
 mod conditions;
 pub mod model;
 pub mod page;
+#[cfg(test)]
+mod page_tests;
 mod scrub;
 mod serve;
 #[cfg(test)]
@@ -17,6 +19,8 @@ use std::sync::Mutex;
 use aca_model::desired::{CorrectionWindow, DesiredState};
 use aca_reconcile::{PassReport, StepEvent, StepOutcome};
 use time::OffsetDateTime;
+
+use crate::error::TokenError;
 
 pub use model::{Hold, PassContext, SCHEMA, StatusDoc};
 pub use serve::{Access, router};
@@ -149,13 +153,17 @@ pub fn from_now(d: std::time::Duration) -> OffsetDateTime {
 }
 
 /// The listener's token: from `file` when given, else `ACA_STATUS_TOKEN`; `None` when neither.
-pub fn token(file: Option<&std::path::Path>) -> Result<Option<String>, String> {
+pub fn token(file: Option<&std::path::Path>) -> Result<Option<String>, TokenError> {
     if let Some(path) = file {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| format!("cannot read the status token file {}: {e}", path.display()))?;
+        let text = std::fs::read_to_string(path).map_err(|source| TokenError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
         let token = text.trim().to_string();
         if token.is_empty() {
-            return Err(format!("the status token file {} is empty", path.display()));
+            return Err(TokenError::Empty {
+                path: path.to_path_buf(),
+            });
         }
         return Ok(Some(token));
     }
@@ -165,25 +173,19 @@ pub fn token(file: Option<&std::path::Path>) -> Result<Option<String>, String> {
         .filter(|t| !t.is_empty()))
 }
 
-/// The status routes for a listener on `addr`, with its access rule; `None` (after saying why)
-/// when the token file cannot be read.
+/// The status routes for a listener on `addr`, with its access rule; an error when the token file
+/// cannot be read.
 pub fn routes_for(
     addr: std::net::SocketAddr,
     token_file: Option<&std::path::Path>,
     board: &std::sync::Arc<StatusBoard>,
-) -> Option<axum::Router> {
-    let access = match token(token_file) {
-        Ok(t) => Access::for_listener(addr, t),
-        Err(e) => {
-            eprintln!("aca-operator: {e}");
-            return None;
-        }
-    };
+) -> Result<axum::Router, TokenError> {
+    let access = Access::for_listener(addr, token(token_file)?);
     if matches!(access, Access::Refused) {
         tracing::warn!(event = "status_refused", addr = %addr,
             "/status and / are not served on a non-loopback listener without a token (ACA_STATUS_TOKEN or --status-token-file)");
     }
-    Some(router(board.clone(), access))
+    Ok(router(board.clone(), access))
 }
 
 /// The daemon's side of a pass: its stack hold, contested apps (why, time left), the next pass.

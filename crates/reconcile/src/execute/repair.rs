@@ -47,7 +47,7 @@ impl Executor<'_> {
             step,
             &format!("{} of {name} to stop on `{storage}`", revisions.join(", ")),
             || async {
-                let live = self.api.list_revisions(&id).await?;
+                let live = self.api.list_revisions_fresh(&id).await?;
                 Ok(!live
                     .iter()
                     .any(|r| r.name.as_ref().is_some_and(|n| revisions.contains(n)) && r.may_be_running()))
@@ -82,7 +82,7 @@ impl Executor<'_> {
     pub(super) async fn reprovision(&self, key: &str) -> Result<StepOutcome, ExecError> {
         let spec = self.spec(key)?;
         if self.fresh(key, spec).await?.is_none() {
-            return Err(ExecError::Other(format!("apps.{key} does not exist")));
+            return Err(ExecError::AppMissing(key.to_string()));
         }
         self.ensure_exclusive(spec).await?;
         // A new suffix is the smallest template change: ARM provisions a new revision from the

@@ -4,17 +4,20 @@
 
 mod langfuse;
 
-pub use langfuse::{OutageClock, OutageWindow};
+pub use langfuse::{DEFAULT_REVISION_START, Estimate, ExpectedOutage, OutageClock, OutageWindow, expected_outage};
 
-use aca_model::desired::{AppSpec, EnvValue, SecretSpec, Stack};
+use aca_model::desired::{AppSpec, Diagnostic, EnvValue, SecretSpec, Stack, StackRules};
 
 use crate::digest::Digest;
+use crate::finding::Finding;
 use crate::observe::Observed;
-use crate::preflight::Finding;
 use crate::resolve::Resolver;
 
 /// Knowledge about one piece of software, asked by the generic core.
 pub trait Playbook: Sync {
+    /// Errors decidable from the desired-state file alone, for the loader.
+    fn validate(&self, stack: &Stack, index: usize) -> Vec<Diagnostic>;
+
     /// Preflight findings for a stack, from its desired and live state.
     fn preflight(&self, cx: &Context<'_>) -> Vec<Finding>;
 }
@@ -22,6 +25,15 @@ pub trait Playbook: Sync {
 /// The playbooks the operator applies to every stack.
 pub fn all() -> &'static [&'static dyn Playbook] {
     &[&langfuse::Langfuse]
+}
+
+/// The playbooks' file rules, to give the loader (`load_paths_with(.., &[&Rules])`).
+pub struct Rules;
+
+impl StackRules for Rules {
+    fn check(&self, stack: &Stack, index: usize) -> Vec<Diagnostic> {
+        all().iter().flat_map(|p| p.validate(stack, index)).collect()
+    }
 }
 
 /// What a playbook may look at.

@@ -9,7 +9,7 @@
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 
-use aca_arm_api::{ArmError, ArmResult, RevisionAction, Tagged};
+use aca_arm_api::{ArmError, ArmResult, Listed, RevisionAction, Tagged};
 use aca_model::arm::{ContainerApp, EnvironmentStorage, FileShare, ManagedEnvironment, ResourceId, Revision, Secret};
 use aca_reconcile::ArmApi;
 use async_trait::async_trait;
@@ -349,5 +349,30 @@ impl ArmApi for FakeArm {
             .ok_or_else(|| not_found(id))?;
         share["properties"]["snapshotTime"] = json!(format!("2026-11-25T10:00:{:02}.0000000Z", w.clock % 60));
         Ok(typed(share))
+    }
+
+    /// One page: the fake does not page.
+    async fn list_apps_in_subscription(&self, subscription: &str) -> ArmResult<Listed<ContainerApp>> {
+        let w = self.log_named("list_apps_in_subscription", subscription);
+        let prefix = key(&format!("/subscriptions/{subscription}/"));
+        let items = w
+            .apps
+            .iter()
+            .filter(|(k, _)| k.starts_with(&prefix))
+            .map(|(_, a)| as_read(a))
+            .collect();
+        Ok(Listed { items, pages: 1 })
+    }
+
+    async fn list_environments_in_subscription(&self, subscription: &str) -> ArmResult<Listed<ManagedEnvironment>> {
+        let w = self.log_named("list_environments_in_subscription", subscription);
+        let prefix = key(&format!("/subscriptions/{subscription}/"));
+        let items = w
+            .environments
+            .iter()
+            .filter(|(k, _)| k.starts_with(&prefix))
+            .map(|(_, e)| typed(e.clone()))
+            .collect();
+        Ok(Listed { items, pages: 1 })
     }
 }

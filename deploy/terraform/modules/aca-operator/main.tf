@@ -10,6 +10,7 @@ locals {
     ["run", "--file", "/config/desired-state.yaml", "--listen-metrics", "0.0.0.0:9464"],
     var.interval == "" ? [] : ["--interval", var.interval],
     local.status_token ? ["--status-token-file", "/config/status-token"] : [],
+    local.events ? ["--events-queue", local.events_queue_url] : [], # events.tf
   )
   # Whether a status token is set (the token itself stays sensitive).
   status_token = nonsensitive(var.status_token != "")
@@ -136,5 +137,5 @@ resource "azurerm_container_app" "operator" {
     }
   }
 
-  depends_on = [azurerm_role_assignment.operator]
+  depends_on = [azurerm_role_assignment.operator, azurerm_role_assignment.events_processor]
 }

@@ -3,7 +3,8 @@ terraform {
   required_providers {
     azurerm = {
       source  = "hashicorp/azurerm"
-      version = ">= 3.110"
+      # 4.x: azurerm_eventgrid_system_topic's `source_resource_id` (events.tf).
+      version = ">= 4.0"
     }
   }
 }

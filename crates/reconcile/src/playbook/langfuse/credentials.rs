@@ -3,7 +3,7 @@
 //! compared by reference or digest and never shown.
 
 use super::super::{ContainerRef, Context, VarValue};
-use crate::preflight::{Finding, Level};
+use crate::finding::{Finding, Level};
 
 const SRC: &str = "clickhouse.com docs, Install ClickHouse using Docker (managing the default user); langfuse docs self-hosting/deployment/infrastructure/clickhouse";
 const CHECK: &str = "clickhouse-credentials";

@@ -4,16 +4,17 @@
 
 mod credentials;
 mod outage;
+mod rules;
 mod versions;
 
-pub use outage::{OutageClock, OutageWindow};
+pub use outage::{DEFAULT_REVISION_START, Estimate, ExpectedOutage, OutageClock, OutageWindow, expected_outage};
 
 use super::{ContainerRef, Context, Playbook};
 use aca_model::arm::StorageKind;
+use aca_model::desired::{Diagnostic, Stack};
 
+use crate::finding::{Finding, Level};
 use crate::image::ImageRef;
-use crate::layout;
-use crate::preflight::{Finding, Level};
 
 const SRC_MIGRATIONS: &str = "langfuse web/entrypoint.sh, packages/shared/clickhouse/scripts/up.sh; golang-migrate database/clickhouse; langfuse-docs self-hosting/infrastructure/clickhouse.mdx";
 const SRC_CLUSTER: &str =
@@ -25,13 +26,17 @@ const SRC_PROBES: &str =
 pub struct Langfuse;
 
 impl Playbook for Langfuse {
+    fn validate(&self, stack: &Stack, index: usize) -> Vec<Diagnostic> {
+        rules::check(stack, index)
+    }
+
     fn preflight(&self, cx: &Context<'_>) -> Vec<Finding> {
         let mut out = Vec::new();
         let langfuse = langfuse_containers(cx);
         let clickhouse = clickhouse_containers(cx);
         for &c in &langfuse {
             migration_url(cx, c, &mut out);
-            cluster_mode(cx, c, &mut out);
+            cluster_mode(cx, c, &clickhouse, &mut out);
         }
         for &ch in &clickhouse {
             credentials::check(cx, ch, &langfuse, &mut out);
@@ -76,7 +81,7 @@ fn migration_url(cx: &Context<'_>, c: ContainerRef<'_>, out: &mut Vec<Finding>) 
         return;
     };
     let disabled = cx.var_text(c, "LANGFUSE_AUTO_CLICKHOUSE_MIGRATION_DISABLED").as_deref() == Some("true");
-    if (m.starts_with("http://") || m.starts_with("https://")) && !disabled {
+    if rules::migration_url_breaks(&m, disabled) {
         out.push(Finding {
             level: Level::Error,
             check: "migration-needs-native-protocol",
@@ -90,14 +95,12 @@ fn migration_url(cx: &Context<'_>, c: ContainerRef<'_>, out: &mut Vec<Finding>) 
     }
 }
 
-fn cluster_mode(cx: &Context<'_>, c: ContainerRef<'_>, out: &mut Vec<Finding>) {
-    let single_clickhouse =
-        layout::exclusive_storages(cx.stack).next().is_some() || cx.stack.apps.iter().any(|a| a.singleton);
-    if !single_clickhouse {
+fn cluster_mode(cx: &Context<'_>, c: ContainerRef<'_>, clickhouse: &[ContainerRef<'_>], out: &mut Vec<Finding>) {
+    if !clickhouse.iter().any(|ch| rules::runs_single(cx.stack, ch.app)) {
         return;
     }
     let cluster = cx.var_text(c, "CLICKHOUSE_CLUSTER_ENABLED");
-    if cluster.as_deref() != Some("false") {
+    if rules::cluster_setting_breaks(cluster.as_deref()) {
         out.push(Finding {
             level: Level::Error,
             check: "cluster-enabled",

@@ -1,5 +1,6 @@
 //! The cutover's outage: ClickHouse must stop in the sidecar before the dedicated app starts on
-//! the same share. `plan` says so (a finding); `apply` measures it from the executor's steps:
+//! the same share. `plan` says so and how long it expects it to last (a finding, from the revision
+//! timings ARM shows, [`crate::timings`]); `apply` measures it from the executor's steps:
 //!
 //! - T0: the host app (Langfuse) was updated: its new revision points at the dedicated ClickHouse;
 //! - T1: no revision of the host runs on the share any more: no ClickHouse runs anywhere;
@@ -9,10 +10,86 @@ use std::fmt;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use aca_model::desired::AppSpec;
+
 use super::super::{ContainerRef, Context};
 use crate::execute::StepEvent;
+use crate::finding::{Finding, Level};
+use crate::observe::Observed;
 use crate::plan::Step;
-use crate::preflight::{Finding, Level};
+use crate::timings;
+
+/// Assumed for a revision start when none was observed: an image pull and a start on Azure
+/// (stated in the finding, never passed off as measured).
+pub const DEFAULT_REVISION_START: Duration = Duration::from_secs(60);
+
+/// One part of the expected outage and what it is based on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Estimate {
+    pub took: Duration,
+    /// Where the figure comes from, for the message.
+    pub basis: String,
+}
+
+/// What `plan` expects the cutover to cost, before it runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExpectedOutage {
+    /// T0→T1: Langfuse's new revision replaces the one with the sidecar.
+    pub host_switch: Estimate,
+    /// T1→T2: the dedicated ClickHouse app's revision starts.
+    pub clickhouse_start: Estimate,
+}
+
+impl ExpectedOutage {
+    /// T1→T2: no ClickHouse runs anywhere.
+    pub fn none_running(&self) -> Duration {
+        self.clickhouse_start.took
+    }
+
+    /// T0→T2: Langfuse points at a ClickHouse that is not running.
+    pub fn wired_to_stopped(&self) -> Duration {
+        self.host_switch.took + self.clickhouse_start.took
+    }
+}
+
+fn observed_start(observed: &Observed, app: &AppSpec) -> Option<Estimate> {
+    let r = timings::last_replacement(observed.revisions_of(&app.name)?)?;
+    Some(Estimate {
+        took: r.took,
+        basis: format!(
+            "apps.{}'s revision {} replaced {} in {:.1} s (its createdTime to the old one's lastActiveTime)",
+            app.key,
+            r.newer,
+            r.older,
+            r.took.as_secs_f64()
+        ),
+    })
+}
+
+/// The expected window from the revision timings observed on `host` (the app with the sidecar)
+/// and `clickhouse` (the dedicated app, if it has revisions), else [`DEFAULT_REVISION_START`].
+pub fn expected_outage(observed: &Observed, host: &AppSpec, clickhouse: &AppSpec) -> ExpectedOutage {
+    let default = || Estimate {
+        took: DEFAULT_REVISION_START,
+        basis: format!(
+            "no replaced revision observed: assumed {} s",
+            DEFAULT_REVISION_START.as_secs()
+        ),
+    };
+    let host_switch = observed_start(observed, host).unwrap_or_else(default);
+    let clickhouse_start = observed_start(observed, clickhouse)
+        .or_else(|| {
+            observed_start(observed, host).map(|e| Estimate {
+                basis: format!("as long as {}", e.basis),
+                ..e
+            })
+        })
+        .unwrap_or_else(default);
+    ExpectedOutage {
+        host_switch,
+        clickhouse_start,
+    }
+}
 
 /// `cutover-outage`: the cutover is still to come (a ClickHouse container runs where the stack
 /// forbids it) and a dedicated ClickHouse app is declared.
@@ -26,16 +103,21 @@ pub(super) fn pending(cx: &Context<'_>, clickhouse: &[ContainerRef<'_>], out: &m
         })
     });
     let Some(host) = sidecar else { return };
+    let e = expected_outage(cx.observed, host, target.app);
     out.push(Finding {
         level: Level::Info,
         check: "cutover-outage",
         what: format!(
-            "the cutover stops ClickHouse: apps.{host}'s new revision points at apps.{ch} before it exists (T0), the sidecar stops with the old revision (T1), and apps.{ch} must be created and become ready (T2); Langfuse is without ClickHouse from T0 to T2 (about 30 s with realistic simulator timings, 20 s of them with no ClickHouse at all; on Azure add the image pull and ClickHouse's start on the existing data); ingestion is queued and retried, the UI fails meanwhile",
-            host = host.key,
-            ch = target.app.key
+            "the cutover stops ClickHouse: apps.{h}'s new revision points at apps.{ch} before it exists (T0), the sidecar stops with the old revision (T1), and apps.{ch} must be created and become ready (T2); expected: Langfuse without ClickHouse for about {wired:.1} s (T0→T2), {none:.1} s of them with no ClickHouse at all (T1→T2), plus the create's own operation; Langfuse's switch: {hb}; ClickHouse's start: {cb}; ingestion is queued and retried, the UI fails meanwhile",
+            h = host.key,
+            ch = target.app.key,
+            wired = e.wired_to_stopped().as_secs_f64(),
+            none = e.none_running().as_secs_f64(),
+            hb = e.host_switch.basis,
+            cb = e.clickhouse_start.basis,
         ),
         remedy: "run it in a maintenance window (docs/migration.md, \"The outage\"); keep the readiness probe so T2 means ClickHouse answers".into(),
-        sources: "the simulator's revision history (GET /_sim/revisions); langfuse docs self-hosting architecture (queued ingestion)",
+        sources: "ARM revision createdTime and lastActiveTime; langfuse docs self-hosting architecture (queued ingestion)",
     });
 }
 

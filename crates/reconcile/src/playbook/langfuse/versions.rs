@@ -3,8 +3,8 @@
 
 use super::super::{ContainerRef, Context};
 use super::is_clickhouse;
+use crate::finding::{Finding, Level};
 use crate::image::{ImageRef, Version};
-use crate::preflight::{Finding, Level};
 
 const SRC_DOWNGRADE: &str = "clickhouse.com docs, upgrades (compatibility is promised forward only; treated as a rule)";
 const SRC_LANGFUSE: &str = "langfuse docs self-hosting/deployment/infrastructure/clickhouse";
