@@ -19,6 +19,8 @@ use aca_sim::state::Principal;
 use aca_sim::{SimConfig, Simulator, StartOptions};
 use serde_json::{Value, json};
 
+use aca_e2e::azurite::{QueueService, emulator_token};
+
 use crate::process::Operator;
 use crate::report::{Bound, Row};
 
@@ -250,8 +252,8 @@ async fn idle_cpu(args: &Args, template: &[Value], desired: &Path) -> (f64, u64)
     (idle, args.idle_seconds)
 }
 
-/// Today's polling (every pass reads ARM, every 30 s) against the watch (LIST cache, events,
-/// resync every 10 minutes), on the same fleets.
+/// Today's polling (every pass reads ARM, every 30 s) against the watch (LIST cache, Event Grid
+/// events through an Azurite queue, resync every 10 minutes), on the same fleets.
 async fn compare_watching(args: &Args, template: &[Value], desired: &Path) -> Vec<watch::WatchRow> {
     let mut polling_args = operator_args("30s");
     polling_args.extend(["--cache".to_string(), "off".to_string()]);
@@ -260,22 +262,49 @@ async fn compare_watching(args: &Args, template: &[Value], desired: &Path) -> Ve
         args: polling_args,
         resync: None,
     };
+    let resync = Duration::from_secs(600);
+    let mut watching_args = operator_args("10m");
+    watching_args.extend(["--resync".to_string(), "10m".to_string()]);
+    let watching = watch::Mode {
+        name: "events + cache, resync 10 min",
+        args: watching_args,
+        resync: Some(resync),
+    };
+    let dir = std::env::temp_dir().join(format!("aca-bench-azurite-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("Azurite's folder");
+    eprintln!("aca-bench: starting Azurite's queue service");
+    let queue = QueueService::start(&dir);
+    queue.create_queue().await;
+    let token = emulator_token();
     let setup = watch::Setup {
         operator: &args.operator,
         template,
         desired,
         config: sim_config(args.latency),
-        env: Vec::new(),
+        env: vec![
+            ("ACA_STATIC_TOKEN".into(), token.clone()),
+            ("ACA_CA_CERT".into(), queue.ca.display().to_string()),
+            ("ACA_EVENTS_QUEUE".into(), queue.url()),
+        ],
+        events: Some(aca_sim::events::EventsTarget {
+            queue_url: queue.url(),
+            token: Some(token),
+            ca_cert: Some(queue.ca.clone()),
+        }),
         quiet: args.quiet,
         edits: args.edits,
     };
     let mut rows = Vec::new();
     for &n in &args.watch_sizes {
-        eprintln!("aca-bench: polling against watching, N = {n} stacks ({} apps)", 2 * n);
-        let row = watch::measure(&setup, &polling, n).await;
-        eprintln!("  {}", row.summary());
-        rows.push(row);
+        for mode in [&polling, &watching] {
+            eprintln!("aca-bench: {}, N = {n} stacks ({} apps)", mode.name, 2 * n);
+            let row = watch::measure(&setup, mode, n).await;
+            eprintln!("  {}", row.summary());
+            rows.push(row);
+        }
     }
+    drop(queue);
+    let _ = std::fs::remove_dir_all(&dir);
     rows
 }
 

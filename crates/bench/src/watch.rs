@@ -81,6 +81,8 @@ pub struct Setup<'a> {
     pub config: SimConfig,
     /// Environment for the operator process (e.g. the queue's token).
     pub env: Vec<(String, String)>,
+    /// Where the simulator publishes its Event Grid events, for a mode that watches.
+    pub events: Option<aca_sim::events::EventsTarget>,
     /// How long the quiet window lasts, and how many edits follow it.
     pub quiet: Duration,
     pub edits: usize,
@@ -135,6 +137,7 @@ pub async fn measure(setup: &Setup<'_>, mode: &Mode, n: usize) -> WatchRow {
     let sim = Simulator::start(StartOptions {
         config: setup.config.clone(),
         seed: fleet::resources(setup.template, n),
+        events: if mode.resync.is_some() { setup.events.clone() } else { None },
         ..StartOptions::default()
     })
     .await
