@@ -203,4 +203,3 @@ impl Drop for QueueService {
         self.stop();
     }
 }
-

@@ -137,7 +137,11 @@ pub async fn measure(setup: &Setup<'_>, mode: &Mode, n: usize) -> WatchRow {
     let sim = Simulator::start(StartOptions {
         config: setup.config.clone(),
         seed: fleet::resources(setup.template, n),
-        events: if mode.resync.is_some() { setup.events.clone() } else { None },
+        events: if mode.resync.is_some() {
+            setup.events.clone()
+        } else {
+            None
+        },
         ..StartOptions::default()
     })
     .await
@@ -157,14 +161,18 @@ pub async fn measure(setup: &Setup<'_>, mode: &Mode, n: usize) -> WatchRow {
         .as_ref()
         .and_then(|e| e["duration_ms"].as_f64())
         .map(|ms| ms / 1000.0);
-    let resync_bound_s = resync.as_ref().map(|e| list_bound(e, subscriptions, setup.config.latency));
+    let resync_bound_s = resync
+        .as_ref()
+        .map(|e| list_bound(e, subscriptions, setup.config.latency));
 
     // The quiet window: what steady state costs.
     sim.state().lock().expect("state").requests.clear();
     tokio::time::sleep(setup.quiet).await;
     let quiet_reads = reads(&sim);
     let per_hour = 3600.0 / setup.quiet.as_secs_f64();
-    let resync_per_hour = mode.resync.map_or(0.0, |every| fill_reads as f64 * 3600.0 / every.as_secs_f64());
+    let resync_per_hour = mode
+        .resync
+        .map_or(0.0, |every| fill_reads as f64 * 3600.0 / every.as_secs_f64());
     let reads_per_app_hour = (quiet_reads as f64 * per_hour + resync_per_hour) / apps as f64;
 
     // Edits at random moments; each is timed to its `drift_found`.
@@ -269,7 +277,10 @@ moments after the window; latency from the edit to the operator's `drift_found` 
         let fewer = polling.map(|p| p.reads_per_app_hour / watching.reads_per_app_hour.max(f64::EPSILON));
         let mut checks = vec![
             (
-                format!("≥ 20× fewer reads than polling ({})", fewer.map_or("—".into(), |f| format!("{f:.0}×"))),
+                format!(
+                    "≥ 20× fewer reads than polling ({})",
+                    fewer.map_or("—".into(), |f| format!("{f:.0}×"))
+                ),
                 fewer.is_some_and(|f| f >= 20.0),
             ),
             (
@@ -280,7 +291,10 @@ moments after the window; latency from the edit to the operator's `drift_found` 
                 "drift p99 ≤ 3 s, none missed".to_string(),
                 watching.missed == 0 && watching.percentile(99.0).is_some_and(|p| p <= 3.0),
             ),
-            ("zero 429s".to_string(), rows.iter().filter(|r| r.n == n).all(|r| r.throttled == 0)),
+            (
+                "zero 429s".to_string(),
+                rows.iter().filter(|r| r.n == n).all(|r| r.throttled == 0),
+            ),
         ];
         if watching.apps >= 5000 {
             checks.push(("peak RSS < 64 MiB".to_string(), watching.rss_mib < 64.0));
@@ -290,7 +304,11 @@ moments after the window; latency from the edit to the operator's `drift_found` 
         out.push_str(&format!(
             "- N = {n}: met: {}{}\n",
             if met.is_empty() { "none".into() } else { met.join("; ") },
-            if missed.is_empty() { String::new() } else { format!(" — MISSED: {}", missed.join("; ")) }
+            if missed.is_empty() {
+                String::new()
+            } else {
+                format!(" — MISSED: {}", missed.join("; "))
+            }
         ));
     }
     out

@@ -28,7 +28,7 @@
 //! | **queued** | start, trigger, requeue or resync; or due and waiting for a slot | joins the run; a due time later than now moves to now | runs at its due time, as soon as the caps allow | one entry per key: many triggers make one run; the earliest due time wins; due keys start in due order |
 //! | **running** | a slot freed and its time came | marks it to run again; many triggers mark it once | — | never two runs of a key at once; a trigger seen during a run makes exactly one more run right after it |
 //! | **backing off** | failed and the policy (or a panic or timeout) asked `Requeue(d)` | joins the retry, does not hasten it | retried at `d` (jittered) after the failure | backoff is a floor: a throttled key is not hammered by events; failures grow the delay until a success resets it |
-//! | **held** | failed and the policy asked `AwaitChange` (a fatal error) | → queued, due now (the change may fix it) | nothing: resync does not retry it | a fatal error never loops; a trigger seen during the failing run releases it at once |
+//! | **awaiting change** | failed and the policy asked `AwaitChange` (a fatal error) | → queued, due now (the change may fix it) | nothing: resync does not retry it | a fatal error never loops; a trigger seen during the failing run releases it at once |
 //!
 //! After any run: a success resets the failure count, then the key is requeued at the earlier of
 //! its `Requeue(d)` and the resync (or idle), unless a trigger came during the run, which runs

@@ -22,7 +22,7 @@ pub enum KeyState {
     Queued,
     Running,
     BackingOff,
-    Held,
+    AwaitingChange,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -45,7 +45,7 @@ enum State {
         seq: u64,
     },
     /// Failed and the policy said wait for a change: only a trigger naming it runs it.
-    Held,
+    AwaitingChange,
 }
 
 impl State {
@@ -55,7 +55,7 @@ impl State {
             State::Queued { .. } | State::Ready => KeyState::Queued,
             State::Running { .. } => KeyState::Running,
             State::BackingOff { .. } => KeyState::BackingOff,
-            State::Held => KeyState::Held,
+            State::AwaitingChange => KeyState::AwaitingChange,
         }
     }
 }
@@ -202,7 +202,7 @@ impl<K: Clone + Eq + Hash> Scheduler<K> {
                 return;
             }
             State::Queued { .. } => {}
-            State::Ready | State::Running { .. } | State::BackingOff { .. } | State::Held => return,
+            State::Ready | State::Running { .. } | State::BackingOff { .. } | State::AwaitingChange => return,
         }
         entry.causes.insert(cause);
         self.seq += 1;
@@ -224,7 +224,7 @@ impl<K: Clone + Eq + Hash> Scheduler<K> {
         }
         entry.causes.insert(cause);
         match entry.state {
-            State::Idle | State::Held | State::Queued { .. } => {
+            State::Idle | State::AwaitingChange | State::Queued { .. } => {
                 entry.state = State::Ready;
                 self.ready.push_back(key.clone());
                 Triggered::Scheduled
@@ -384,7 +384,7 @@ impl<K: Clone + Eq + Hash> Scheduler<K> {
                         }));
                     }
                     Action::AwaitChange => {
-                        entry.state = State::Held;
+                        entry.state = State::AwaitingChange;
                         if again {
                             self.trigger_pending(key);
                         }

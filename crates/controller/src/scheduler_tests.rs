@@ -96,7 +96,7 @@ fn a_held_key_ignores_resync_and_runs_on_a_trigger() {
     s.insert("a", group("g"), t0, Cause::Start);
     started(&mut s, t0);
     s.finish(&"a", Finished::Failed(Action::AwaitChange), t0);
-    assert_eq!(s.state(&"a"), Some(KeyState::Held));
+    assert_eq!(s.state(&"a"), Some(KeyState::AwaitingChange));
     assert_eq!(s.next_wake(), None);
     assert!(started(&mut s, t0 + 3600 * S).is_empty());
     assert_eq!(s.trigger(&"a", Cause::Watch), Triggered::Scheduled);

@@ -224,7 +224,7 @@ async fn a_fatal_error_holds_the_key_until_a_trigger_names_it() {
     let stats = ctl.stats();
     let policy = move |_: &Key, _: &&str, n: u32| backoff.on_error(false, n);
     ctl.run(reconcile, policy, sleep(250 * S)).await;
-    // Held: neither backoff nor the 60 s resync retried it; the event at 200 s did.
+    // Awaiting change: neither backoff nor the 60 s resync retried it; the event at 200 s did.
     assert_eq!(log.at(), [("a", 0.0), ("a", 200.0)]);
     assert_eq!(stats.snapshot().failed, 1);
 }

@@ -6,7 +6,7 @@
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::time::Duration;
 
-use aca_reconcile::{Action, PassReport};
+use aca_reconcile::{DriftOutcome, PassReport};
 use tokio::time::Instant;
 
 const CORRECTIONS: usize = 3;
@@ -64,8 +64,8 @@ impl Contests {
     pub fn record(&mut self, stack: &str, report: &PassReport, interval: Duration, now: Instant) {
         let window = interval * WINDOW_INTERVALS;
         let mut corrected: BTreeMap<String, (String, String)> = BTreeMap::new();
-        for (d, action) in &report.actions {
-            if *action == Action::Corrected
+        for (d, action) in &report.drift_outcomes {
+            if *action == DriftOutcome::Corrected
                 && let Some(app) = &d.app
             {
                 corrected
@@ -104,11 +104,11 @@ impl Contests {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use aca_reconcile::{Diff, Drift, Fix, Plan, Severity};
+    use aca_reconcile::{Diff, Drift, DriftSeverity, Fix, Plan};
 
     const INTERVAL: Duration = Duration::from_secs(1);
 
-    fn report(actions: Vec<(Drift, Action)>) -> PassReport {
+    fn report(actions: Vec<(Drift, DriftOutcome)>) -> PassReport {
         PassReport {
             stack: "langfuse".into(),
             observed: None,
@@ -117,7 +117,7 @@ mod tests {
             plan: Plan::default(),
             outcomes: Vec::new(),
             error: None,
-            actions,
+            drift_outcomes: actions,
             duration: Duration::ZERO,
         }
     }
@@ -128,7 +128,7 @@ mod tests {
             path: "apps.clickhouse.template.scale.maxReplicas".into(),
             desired: "1".into(),
             live: "2".into(),
-            severity: Severity::Critical,
+            severity: DriftSeverity::Critical,
             fix: Fix::Template,
             note: None,
             changed_by: Some("alice@contoso.com".into()),
@@ -165,14 +165,14 @@ mod tests {
                 continue;
             }
             let action = if hold_of(&contests, at(pass)).is_some() {
-                Action::Alerted
+                DriftOutcome::Alerted
             } else {
                 drifted = false;
-                Action::Corrected
+                DriftOutcome::Corrected
             };
             if pass <= editing_until {
                 match action {
-                    Action::Corrected => corrections += 1,
+                    DriftOutcome::Corrected => corrections += 1,
                     _ => alerts += 1,
                 }
             }
@@ -203,7 +203,7 @@ mod tests {
         for _ in 0..12 {
             // Three corrections one interval apart start a hold; the next correction comes when it ends.
             for _ in 0..CORRECTIONS {
-                let corrected = report(vec![(scale_drift(), Action::Corrected)]);
+                let corrected = report(vec![(scale_drift(), DriftOutcome::Corrected)]);
                 contests.record("langfuse", &corrected, INTERVAL, now);
                 now += INTERVAL;
             }
@@ -219,7 +219,7 @@ mod tests {
     fn a_quiet_window_forgets_the_contest() {
         let t0 = Instant::now();
         let mut contests = Contests::default();
-        let corrected = report(vec![(scale_drift(), Action::Corrected)]);
+        let corrected = report(vec![(scale_drift(), DriftOutcome::Corrected)]);
         for k in 0..3 {
             contests.record("langfuse", &corrected, INTERVAL, t0 + INTERVAL * k);
         }

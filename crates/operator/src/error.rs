@@ -15,6 +15,8 @@ pub enum CliError {
     ArmSetup(#[source] ArmError),
     #[error(transparent)]
     Leader(#[from] LeaderError),
+    #[error(transparent)]
+    Events(#[from] EventsError),
     #[error("--listen-metrics {addr}: {source}")]
     Listen {
         addr: SocketAddr,
@@ -46,6 +48,21 @@ pub enum CliError {
     /// The desired state is invalid: its diagnostics are already printed where they were found.
     #[error("the desired state is invalid")]
     DesiredState,
+}
+
+/// The watch (`--events-queue`) could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum EventsError {
+    #[error("--events-queue {url}: {}", with_flag(source))]
+    Url {
+        url: String,
+        #[source]
+        source: ArmError,
+    },
+    #[error("events queue {}", with_flag(.0))]
+    Credential(#[source] ArmError),
+    #[error(transparent)]
+    Client(#[from] aca_events::SetupError),
 }
 
 /// Leader election could not start.

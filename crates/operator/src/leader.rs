@@ -72,7 +72,7 @@ impl Leadership {
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Answer {
     /// The lease is ours from the time the request was sent.
-    Held,
+    Renewed,
     /// Storage says the lease is not ours (another replica holds it, or ours was taken).
     Refused,
     /// No answer that tells: storage unreachable, slow or failing. The cause, in our words.
@@ -95,11 +95,11 @@ impl Timing {
         }
     }
 
-    /// Applies an answer to a request sent at `sent`: `Held` opens (or moves) the window,
+    /// Applies an answer to a request sent at `sent`: `Renewed` opens (or moves) the window,
     /// `Refused` closes it, `Failed` leaves it to end on its own.
     fn apply(&self, fence: &WriteFence, sent: Instant, answer: &Answer) {
         match answer {
-            Answer::Held => fence.open_until(sent + self.lease - self.margin),
+            Answer::Renewed => fence.open_until(sent + self.lease - self.margin),
             Answer::Refused => fence.close(),
             Answer::Failed(_) => {}
         }
@@ -267,7 +267,7 @@ impl Election {
             }
         };
         match tokio::time::timeout(self.answer_within(), call).await {
-            Ok(Ok(())) => Answer::Held,
+            Ok(Ok(())) => Answer::Renewed,
             Ok(Err(e)) => match e.http_status() {
                 Some(StatusCode::Conflict | StatusCode::PreconditionFailed) => Answer::Refused,
                 Some(StatusCode::NotFound) => {
@@ -313,7 +313,7 @@ impl Election {
                 let answer = self.ask(holding).await;
                 self.timing.apply(&fence, sent, &answer);
                 match &answer {
-                    Answer::Held => {
+                    Answer::Renewed => {
                         if failures > 0 {
                             tracing::info!(event = "lease_recovered", replica = %self.replica, failures, "lease storage answers again");
                         }
@@ -419,7 +419,7 @@ mod tests {
         let sent = Instant::now();
         // The answer takes 1 s: the window still counts from the sending.
         tokio::time::advance(Duration::from_secs(1)).await;
-        timing.apply(&leadership.fence(), sent, &Answer::Held);
+        timing.apply(&leadership.fence(), sent, &Answer::Renewed);
         assert!(leadership.is_leader());
         tokio::time::advance(Duration::from_millis(10_999)).await;
         assert!(leadership.is_leader(), "12 s − 1 ms after sending");
@@ -432,7 +432,7 @@ mod tests {
         let timing = Timing::new(LEASE);
         let leadership = Leadership::elected();
         let start = Instant::now();
-        timing.apply(&leadership.fence(), start, &Answer::Held);
+        timing.apply(&leadership.fence(), start, &Answer::Renewed);
         tokio::time::advance(Duration::from_secs(5)).await;
         timing.apply(
             &leadership.fence(),
@@ -449,7 +449,7 @@ mod tests {
     async fn a_refused_renewal_closes_the_window_at_once() {
         let timing = Timing::new(LEASE);
         let leadership = Leadership::elected();
-        timing.apply(&leadership.fence(), Instant::now(), &Answer::Held);
+        timing.apply(&leadership.fence(), Instant::now(), &Answer::Renewed);
         tokio::time::advance(Duration::from_secs(1)).await;
         timing.apply(&leadership.fence(), Instant::now(), &Answer::Refused);
         assert!(!leadership.is_leader());

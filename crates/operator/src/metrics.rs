@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::sync::Mutex;
 use std::sync::atomic::AtomicU64;
 
-use aca_reconcile::{Action, PassReport};
+use aca_reconcile::{DriftOutcome, PassReport};
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
@@ -263,13 +263,13 @@ impl Metrics {
                 .unwrap_or(0.0);
             self.last_success.get_or_create(&stack).set(now);
         }
-        for (d, action) in &r.actions {
+        for (d, action) in &r.drift_outcomes {
             let labels = DriftLabels {
                 stack: r.stack.clone(),
                 app: d.app.clone().unwrap_or_else(|| NO_APP.into()),
                 field: d.path.clone(),
                 severity: d.severity.as_str().into(),
-                action: Action::as_str(*action).into(),
+                action: DriftOutcome::as_str(*action).into(),
             };
             self.drift_events.get_or_create(&labels).inc();
         }

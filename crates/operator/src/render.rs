@@ -4,8 +4,8 @@
 use std::fmt::Write as _;
 
 use aca_model::desired::Stack;
-use aca_reconcile::drift::{ABSENT, Drift, Fix, Severity};
-use aca_reconcile::{Action, PassReport};
+use aca_reconcile::drift::{ABSENT, Drift, DriftSeverity, Fix};
+use aca_reconcile::{DriftOutcome, PassReport};
 use serde_json::{Value, json};
 
 /// ANSI colours, or none.
@@ -41,7 +41,7 @@ impl Palette {
 
 fn symbol(d: &Drift, p: Palette) -> String {
     match (d.severity, d.fix) {
-        (Severity::Critical, _) => p.red("!"),
+        (DriftSeverity::Critical, _) => p.red("!"),
         (_, Fix::Create) => p.green("+"),
         _ if d.desired == ABSENT => p.red("-"),
         _ => p.yellow("~"),
@@ -102,7 +102,7 @@ pub fn stack_text(stack: &Stack, r: &PassReport, p: Palette) -> String {
             };
             let _ = writeln!(out, "    {} {line}", symbol(d, p));
             if let Some(note) = &d.note {
-                let label = if d.severity == Severity::Critical {
+                let label = if d.severity == DriftSeverity::Critical {
                     p.red("critical:")
                 } else {
                     p.dim("note:")
@@ -172,7 +172,7 @@ fn plural(n: usize) -> &'static str {
     if n == 1 { "" } else { "s" }
 }
 
-pub fn drift_json(d: &Drift, action: Option<Action>) -> Value {
+pub fn drift_json(d: &Drift, action: Option<DriftOutcome>) -> Value {
     json!({
         "app": d.app,
         "field": d.path,
@@ -181,7 +181,7 @@ pub fn drift_json(d: &Drift, action: Option<Action>) -> Value {
         "severity": d.severity.as_str(),
         "invariant": d.invariant,
         "fix": format!("{:?}", d.fix).to_lowercase(),
-        "action": action.map(Action::as_str),
+        "action": action.map(DriftOutcome::as_str),
         "note": d.note,
         "changedBy": d.changed_by,
         "changedAt": d.changed_at,

@@ -4,7 +4,7 @@
 use aca_model::arm::ContainerApp;
 use aca_model::desired::{AppSpec, Reference, Stack};
 
-use crate::drift::{ABSENT, Drift, Fix, Severity};
+use crate::drift::{ABSENT, Drift, DriftSeverity, Fix};
 use crate::invariants::{self, Bindings, Breach};
 use crate::observe::Observed;
 use crate::resolve::Resolver;
@@ -77,7 +77,7 @@ fn stack_drift(path: &str, desired: &str, live: &str, note: &str) -> Drift {
         path: path.to_string(),
         desired: desired.to_string(),
         live: live.to_string(),
-        severity: Severity::Critical,
+        severity: DriftSeverity::Critical,
         fix: Fix::None,
         note: Some(note.to_string()),
         changed_by: None,
@@ -98,7 +98,7 @@ impl AppDiff<'_> {
         path: String,
         desired: impl ToString,
         live: impl ToString,
-        severity: Severity,
+        severity: DriftSeverity,
         fix: Fix,
         note: Option<String>,
     ) {
@@ -145,7 +145,7 @@ impl AppDiff<'_> {
                 "the app does not exist and the YAML declares no container image to create it with".to_string()
             });
             let path = format!("apps.{}", self.spec.key);
-            self.push(path, "exists", ABSENT, Severity::Warning, fix, note);
+            self.push(path, "exists", ABSENT, DriftSeverity::Warning, fix, note);
             return;
         };
         self.scale(live);

@@ -8,17 +8,17 @@ pub const SENSITIVE: &str = "(sensitive)";
 pub const ABSENT: &str = "(absent)";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Severity {
+pub enum DriftSeverity {
     Warning,
     /// An invariant is broken (two replicas of a singleton, a sidecar back, a storage mounted twice).
     Critical,
 }
 
-impl Severity {
+impl DriftSeverity {
     pub fn as_str(self) -> &'static str {
         match self {
-            Severity::Warning => "warning",
-            Severity::Critical => "critical",
+            DriftSeverity::Warning => "warning",
+            DriftSeverity::Critical => "critical",
         }
     }
 }
@@ -46,7 +46,7 @@ pub struct Drift {
     pub path: String,
     pub desired: String,
     pub live: String,
-    pub severity: Severity,
+    pub severity: DriftSeverity,
     pub fix: Fix,
     /// Why it matters, for invariant breaches.
     pub note: Option<String>,

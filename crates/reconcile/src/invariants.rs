@@ -16,7 +16,7 @@ use std::collections::BTreeMap;
 use aca_model::arm::{ContainerApp, EnvironmentStorage, Revision};
 use aca_model::desired::Stack;
 
-use crate::drift::{Drift, Fix, Severity};
+use crate::drift::{Drift, DriftSeverity, Fix};
 use crate::layout;
 use crate::observe::Observed;
 
@@ -434,7 +434,7 @@ impl Breach {
             path: format!("invariants.{}.{}.{subject}", self.invariant, self.storage),
             desired: desired.into(),
             live,
-            severity: Severity::Critical,
+            severity: DriftSeverity::Critical,
             fix: if self.repair == Repair::None {
                 Fix::None
             } else {

@@ -117,7 +117,7 @@ fn an_undeclared_app_running_on_the_share_is_a_critical_breach_naming_it() {
     );
     assert!(b[0].what.contains("an undeclared app"), "{}", b[0].what);
     let d = b[0].to_drift();
-    assert_eq!(d.severity, Severity::Critical);
+    assert_eq!(d.severity, DriftSeverity::Critical);
     assert_eq!(d.invariant, Some(EXCLUSIVE_STORAGE));
 }
 
@@ -322,7 +322,7 @@ fn singleton_scale_and_revision_mode_are_owned() {
             "apps.db.configuration.activeRevisionsMode"
         ]
     );
-    assert!(singleton.iter().all(|d| d.severity == Severity::Critical));
+    assert!(singleton.iter().all(|d| d.severity == DriftSeverity::Critical));
 }
 
 #[test]

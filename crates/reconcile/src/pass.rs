@@ -9,7 +9,7 @@ use tokio::time::Instant;
 
 use crate::api::ArmApi;
 use crate::diff::{Diff, diff_stack_with};
-use crate::drift::{Drift, Severity};
+use crate::drift::{Drift, DriftSeverity};
 use crate::execute::{ExecError, ExecSettings, Executor, StepEvent, StepOutcome};
 use crate::invariants::{Bindings, remember_bindings};
 use crate::observe::{Observed, observe};
@@ -17,7 +17,7 @@ use crate::plan::{Plan, plan_with_holds};
 use crate::preflight::{Finding, Level, preflight};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Action {
+pub enum DriftOutcome {
     /// The pass corrected it.
     Corrected,
     /// Reported only (observe mode, a plan that is only shown, or nothing can fix it).
@@ -26,12 +26,12 @@ pub enum Action {
     Failed,
 }
 
-impl Action {
+impl DriftOutcome {
     pub fn as_str(self) -> &'static str {
         match self {
-            Action::Corrected => "corrected",
-            Action::Alerted => "alerted",
-            Action::Failed => "failed",
+            DriftOutcome::Corrected => "corrected",
+            DriftOutcome::Alerted => "alerted",
+            DriftOutcome::Failed => "failed",
         }
     }
 }
@@ -93,7 +93,7 @@ pub struct PassReport {
     pub outcomes: Vec<StepOutcome>,
     /// Why the pass stopped early, if it did.
     pub error: Option<PassError>,
-    pub actions: Vec<(Drift, Action)>,
+    pub drift_outcomes: Vec<(Drift, DriftOutcome)>,
     pub duration: Duration,
 }
 
@@ -132,7 +132,7 @@ impl PassReport {
         self.diff
             .drifts
             .iter()
-            .filter(|d| d.severity == Severity::Critical)
+            .filter(|d| d.severity == DriftSeverity::Critical)
             .count()
     }
 }
@@ -152,7 +152,7 @@ pub async fn run_pass(
         plan: Plan::default(),
         outcomes: Vec::new(),
         error: None,
-        actions: Vec::new(),
+        drift_outcomes: Vec::new(),
         duration: Duration::ZERO,
     };
     let observed = match observe(api, stack).await {
@@ -237,7 +237,7 @@ pub async fn run_pass(
         report.outcomes = outcomes;
         report.error = error.map(PassError::Apply);
     }
-    report.actions = report
+    report.drift_outcomes = report
         .diff
         .drifts
         .iter()
@@ -249,7 +249,7 @@ pub async fn run_pass(
         for f in &report.preflight {
             log_finding(stack, f);
         }
-        for ((d, a), id) in report.actions.iter().zip(&found_ids) {
+        for ((d, a), id) in report.drift_outcomes.iter().zip(&found_ids) {
             log_drift(stack, d, *a, *id);
         }
         log_summary(&report, options.cause.as_deref());
@@ -290,7 +290,7 @@ fn window_holds(
         let critical = diff
             .drifts
             .iter()
-            .any(|d| d.app.as_deref() == Some(&app.key) && d.severity == Severity::Critical);
+            .any(|d| d.app.as_deref() == Some(&app.key) && d.severity == DriftSeverity::Critical);
         if !window.contains(weekday, minute) && !critical {
             holds
                 .entry(app.key.clone())
@@ -301,11 +301,11 @@ fn window_holds(
 }
 
 /// A drift is corrected when every step for its app ran.
-fn action_for(d: &Drift, report: &PassReport, applied: bool) -> Action {
+fn action_for(d: &Drift, report: &PassReport, applied: bool) -> DriftOutcome {
     // A breach with no repair of its own (three replicas of the singleton) is corrected by the
     // steps that correct its app's fields (the scale), so it is judged by them like any drift.
     if !applied || (d.fix == crate::drift::Fix::None && d.invariant.is_none()) {
-        return Action::Alerted;
+        return DriftOutcome::Alerted;
     }
     let Some(app) = d.app.as_deref() else {
         // An undeclared intruder stopped by a `stop-intruder` step (`stopIntruders: true`).
@@ -316,7 +316,11 @@ fn action_for(d: &Drift, report: &PassReport, applied: bool) -> Action {
                 .steps
                 .iter()
                 .any(|s| matches!(s, crate::plan::Step::StopIntruder { .. }));
-        return if stopped { Action::Corrected } else { Action::Alerted };
+        return if stopped {
+            DriftOutcome::Corrected
+        } else {
+            DriftOutcome::Alerted
+        };
     };
     let steps: Vec<usize> = report
         .plan
@@ -327,9 +331,9 @@ fn action_for(d: &Drift, report: &PassReport, applied: bool) -> Action {
         .map(|(i, _)| i)
         .collect();
     match steps.last() {
-        None => Action::Alerted,
-        Some(last) if *last < report.outcomes.len() => Action::Corrected,
-        Some(_) => Action::Failed,
+        None => DriftOutcome::Alerted,
+        Some(last) if *last < report.outcomes.len() => DriftOutcome::Corrected,
+        Some(_) => DriftOutcome::Failed,
     }
 }
 
@@ -342,12 +346,12 @@ fn log_found(stack: &Stack, d: &Drift, id: u64, cause: Option<&str>) {
     let note = d.note.as_deref().unwrap_or("");
     let invariant = d.invariant.unwrap_or("");
     match d.severity {
-        Severity::Critical => tracing::error!(
+        DriftSeverity::Critical => tracing::error!(
             event = "drift_found", drift_id = id, severity = "critical", invariant, stack = %stack.name, app,
             field = %d.path, desired = %d.desired, live = %d.live, changed_by, changed_at, note, cause,
             "{}", d
         ),
-        Severity::Warning => tracing::warn!(
+        DriftSeverity::Warning => tracing::warn!(
             event = "drift_found", drift_id = id, severity = "warning", stack = %stack.name, app,
             field = %d.path, desired = %d.desired, live = %d.live, changed_by, changed_at, note, cause,
             "{}", d
@@ -356,19 +360,19 @@ fn log_found(stack: &Stack, d: &Drift, id: u64, cause: Option<&str>) {
 }
 
 /// The outcome for a drift found earlier in the pass (`drift_id` names its `drift_found` event).
-fn log_drift(stack: &Stack, d: &Drift, action: Action, id: u64) {
+fn log_drift(stack: &Stack, d: &Drift, action: DriftOutcome, id: u64) {
     let app = d.app.as_deref().unwrap_or("-");
     let changed_by = d.changed_by.as_deref().unwrap_or("");
     let changed_at = d.changed_at.as_deref().unwrap_or("");
     let note = d.note.as_deref().unwrap_or("");
     let invariant = d.invariant.unwrap_or("");
     match d.severity {
-        Severity::Critical => tracing::error!(
+        DriftSeverity::Critical => tracing::error!(
             event = "drift", drift_id = id, severity = "critical", invariant, stack = %stack.name, app, field = %d.path, desired = %d.desired,
             live = %d.live, action = action.as_str(), changed_by, changed_at, note,
             "{}", d
         ),
-        Severity::Warning => tracing::warn!(
+        DriftSeverity::Warning => tracing::warn!(
             event = "drift", drift_id = id, severity = "warning", stack = %stack.name, app, field = %d.path, desired = %d.desired,
             live = %d.live, action = action.as_str(), changed_by, changed_at, note,
             "{}", d
@@ -378,7 +382,11 @@ fn log_drift(stack: &Stack, d: &Drift, action: Action, id: u64) {
 
 fn log_summary(r: &PassReport, cause: Option<&str>) {
     let cause = cause.unwrap_or("-");
-    let corrected = r.actions.iter().filter(|(_, a)| *a == Action::Corrected).count();
+    let corrected = r
+        .drift_outcomes
+        .iter()
+        .filter(|(_, a)| *a == DriftOutcome::Corrected)
+        .count();
     let error = r.error.as_ref().map(ToString::to_string).unwrap_or_default();
     if r.error.is_some() {
         // The step it stopped at (the first not done), so a stop by shutdown says where it left off.

@@ -12,7 +12,7 @@ use std::time::Duration;
 use aca_arm::{ArmClient, ArmConfig, AuthMethod, AuthSettings, LroSettings, Secret};
 use aca_model::arm::ResourceId;
 use aca_model::desired::{Stack, load_str};
-use aca_reconcile::{Action, ExecSettings, PassOptions, PassReport, StepEvent, run_pass};
+use aca_reconcile::{DriftOutcome, ExecSettings, PassOptions, PassReport, StepEvent, run_pass};
 use aca_sim::apps::{self, OpKind};
 use aca_sim::scenario;
 use aca_sim::state::Principal;
@@ -234,14 +234,14 @@ impl Demo {
 
     /// Prints each drift as the daemon would alert it, with what was done.
     fn tally(&mut self, report: &PassReport) {
-        for (d, action) in &report.actions {
+        for (d, action) in &report.drift_outcomes {
             self.alerts += 1;
-            if *action == Action::Corrected {
+            if *action == DriftOutcome::Corrected {
                 self.corrected += 1;
             }
             let level = match d.severity {
-                aca_reconcile::Severity::Critical => self.palette.red("CRITICAL"),
-                aca_reconcile::Severity::Warning => self.palette.yellow("WARN"),
+                aca_reconcile::DriftSeverity::Critical => self.palette.red("CRITICAL"),
+                aca_reconcile::DriftSeverity::Warning => self.palette.yellow("WARN"),
             };
             let who = d
                 .changed_by

@@ -57,10 +57,7 @@ pub async fn run(args: &RunArgs) -> ExitCode {
     };
     let watch = match crate::daemon::events::start(args, cancel.clone()) {
         Ok(w) => w,
-        Err(e) => {
-            eprintln!("aca-operator: {e}");
-            return ExitCode::from(1);
-        }
+        Err(e) => return error::exit(&e.into()),
     };
     let status = Arc::new(StatusBoard::default());
     if let Some(addr) = args.listen_metrics {
@@ -89,17 +86,19 @@ pub async fn run(args: &RunArgs) -> ExitCode {
     );
 
     // Passes read the cache (kept filled by the resync task) or, with `--cache off`, ARM itself.
+    let mut triggers = Vec::new();
     let reflector = match args.cache {
         crate::cli::CacheMode::Off => None,
         crate::cli::CacheMode::On => {
             let reflector = Arc::new(aca_reconcile::Reflector::new(client.clone()));
-            tokio::spawn(crate::daemon::resync::keep_in_sync(
-                reflector.clone(),
-                rx.clone(),
-                args.resync,
-                metrics.clone(),
-                cancel.clone(),
-            ));
+            let sync = crate::daemon::resync::Sync {
+                desired: rx.clone(),
+                leader: leader_rx.clone(),
+                every: args.resync,
+                metrics: metrics.clone(),
+                cancel: cancel.clone(),
+            };
+            triggers.push(crate::daemon::resync::start(reflector.clone(), sync).boxed());
             Some(reflector)
         }
     };
@@ -107,7 +106,7 @@ pub async fn run(args: &RunArgs) -> ExitCode {
         Some(reflector) => reflector.clone(),
         None => client,
     };
-    let watch = watch.map(|w| {
+    if let Some(w) = watch {
         metrics.watch_events(w.stats.clone());
         health.set_events(w.stats.clone());
         // Before an event triggers its stacks, the cache re-reads the resource it names, so the
@@ -124,8 +123,8 @@ pub async fn run(args: &RunArgs) -> ExitCode {
                 }
             }
         };
-        crate::daemon::events::triggers(w.events, rx.clone(), metrics.clone(), on_event).boxed()
-    });
+        triggers.push(crate::daemon::events::triggers(w.events, rx.clone(), metrics.clone(), on_event).boxed());
+    }
     let daemon = Daemon {
         api,
         metrics,
@@ -138,7 +137,7 @@ pub async fn run(args: &RunArgs) -> ExitCode {
         per_subscription: args.max_concurrent_per_subscription,
         initial_spread: args.initial_spread,
         shutdown_timeout: args.shutdown_timeout,
-        watch: std::sync::Mutex::new(watch),
+        triggers: std::sync::Mutex::new(triggers),
     };
     daemon.run(rx, leader_rx).await;
     stop_election.cancel();

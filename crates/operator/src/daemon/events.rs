@@ -26,6 +26,7 @@ use futures_util::{Stream, stream};
 use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
 
+use crate::error::EventsError;
 use crate::metrics::Metrics;
 
 /// Whether `event`'s resource concerns `stack` (see the module's table).
@@ -113,18 +114,21 @@ where
 
 /// Starts reading `--events-queue` when given (the same credentials as ARM; HTTPS, or plain HTTP
 /// toward loopback with `--allow-insecure-loopback`, then without a token).
-pub fn start(args: &crate::cli::RunArgs, cancel: CancellationToken) -> Result<Option<Watch>, String> {
+pub fn start(args: &crate::cli::RunArgs, cancel: CancellationToken) -> Result<Option<Watch>, EventsError> {
     let Some(url) = &args.events_queue else { return Ok(None) };
-    let parsed = aca_arm::ArmClient::lease_url_check(url, args.arm.allow_insecure_loopback)
-        .map_err(|e| format!("--events-queue {e}"))?;
+    let parsed = aca_arm::ArmClient::lease_url_check(url, args.arm.allow_insecure_loopback).map_err(|source| {
+        EventsError::Url {
+            url: url.clone(),
+            source,
+        }
+    })?;
     let credential = if parsed.scheme() == "https" {
         let settings = aca_arm::AuthSettings::from_env(args.arm.auth);
-        Some(aca_arm::token_credential(&settings, args.arm.cloud, &parsed).map_err(|e| e.to_string())?)
+        Some(aca_arm::token_credential(&settings, args.arm.cloud, &parsed).map_err(EventsError::Credential)?)
     } else {
         None
     };
-    let queue =
-        aca_events::AzureQueue::new(&parsed, credential, args.arm.ca_cert.as_deref()).map_err(|e| e.to_string())?;
+    let queue = aca_events::AzureQueue::new(&parsed, credential, args.arm.ca_cert.as_deref())?;
     tracing::info!(event = "events_watch", queue = %parsed, "reading resource events from the queue");
     Ok(Some(aca_events::spawn(queue, aca_events::Settings::default(), cancel)))
 }

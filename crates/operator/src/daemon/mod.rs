@@ -11,10 +11,11 @@
 //! | reload | a valid new desired state | `Trigger::Keys`: new stacks run now, removed ones are forgotten, held ones are released |
 //! | leadership | this replica became leader | `Trigger::All`: every stack now; one that is running runs again after |
 //! | watch | an event from `--events-queue` about the stack's resources ([`events`]) | `Trigger::Key(stack, Cause::Watch)`: the stack runs now, duplicates coalesce |
+//! | resync | the cache was refilled ([`resync`], every `--resync`, unless `--cache off`) | `Trigger::All(Cause::Resync)`: every stack runs on the fresh cache (no ARM read in steady state) |
 //! | panic | a pass that panicked | counted (`aca_reconcile_panics_total`); the controller frees the stack, logs `reconcile_panicked`, retries after 1 s doubling |
 //!
 //! Passes read `aca_reconcile::Reflector` unless `run --cache off`; `resync.rs` refills it every
-//! `--resync` and when the stacks change (it triggers no pass).
+//! `--resync`, when the stacks change and when leadership is gained.
 
 use std::collections::HashMap;
 use std::panic::AssertUnwindSafe;
@@ -54,9 +55,10 @@ pub struct Daemon {
     pub per_subscription: usize,
     pub initial_spread: Option<Duration>,
     pub shutdown_timeout: Duration,
-    /// Watch triggers (`events::triggers`), when `--events-queue` is given; taken at start (in
-    /// a mutex only because a stream is not `Sync`).
-    pub watch: Mutex<Option<futures_util::stream::BoxStream<'static, Trigger<String>>>>,
+    /// More trigger streams: the watch (`events::triggers`, with `--events-queue`) and the
+    /// resyncs (`resync::start`, with the cache); taken at start (in a mutex only because a
+    /// stream is not `Sync`).
+    pub triggers: Mutex<Vec<futures_util::stream::BoxStream<'static, Trigger<String>>>>,
 }
 
 /// The operator's own bookkeeping per stack, beside the controller's scheduling state.
@@ -119,7 +121,7 @@ impl Daemon {
             ..Config::default()
         };
         let cancel = self.cancel.clone();
-        let watch = self.watch.lock().expect("watch lock").take();
+        let more = std::mem::take(&mut *self.triggers.lock().expect("triggers lock"));
         let shared = Arc::new(Shared {
             daemon: self,
             desired: desired.clone(),
@@ -137,10 +139,7 @@ impl Daemon {
             })
             .triggers(reloads(shared.clone(), desired))
             .triggers(leadership_gained(leader, desired_now));
-        let controller = match watch {
-            Some(w) => controller.triggers(w),
-            None => controller,
-        };
+        let controller = more.into_iter().fold(controller, Controller::triggers);
         let pass = shared.clone();
         controller
             .run(

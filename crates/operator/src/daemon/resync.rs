@@ -1,14 +1,19 @@
 //! Keeps the reflector (the cache the passes read, `aca_reconcile::Reflector`) filled: a full
-//! resync from the subscription LISTs at start, every `--resync`, and at once when the set of
-//! stacks changes. Each resync is logged (`event="resync"`, its duration and LIST pages) and
-//! counted (`aca_resyncs_total{result}`).
+//! resync from the subscription LISTs at start, every `--resync`, at once when the set of stacks
+//! changes, and when this replica becomes leader (its cache may be as old as `--resync`). Each
+//! resync is logged (`event="resync"`, its duration and LIST pages) and counted
+//! (`aca_resyncs_total{result}`), and then every stack runs on the refilled cache
+//! (`Trigger::All(Cause::Resync)`): a change whose event was lost is found by the next resync,
+//! whatever the stacks' intervals. Those passes read nothing from ARM in steady state.
 
 use std::sync::Arc;
 use std::time::Duration;
 
+use aca_controller::{Cause, Trigger};
 use aca_model::desired::DesiredState;
 use aca_reconcile::Reflector;
-use tokio::sync::watch;
+use futures_util::Stream;
+use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
 
 use crate::metrics::{Metrics, ReloadLabels};
@@ -17,23 +22,52 @@ use crate::metrics::{Metrics, ReloadLabels};
 /// read ARM directly until then for what the cache does not hold.
 const RETRY_AFTER_FAILURE: Duration = Duration::from_secs(30);
 
-pub async fn keep_in_sync(
-    reflector: Arc<Reflector>,
-    mut desired: watch::Receiver<Arc<DesiredState>>,
-    every: Duration,
-    metrics: Arc<Metrics>,
-    cancel: CancellationToken,
-) {
+/// What the resync task needs besides the reflector.
+pub struct Sync {
+    pub desired: watch::Receiver<Arc<DesiredState>>,
+    pub leader: watch::Receiver<bool>,
+    pub every: Duration,
+    pub metrics: Arc<Metrics>,
+    pub cancel: CancellationToken,
+}
+
+/// Runs the resyncs until `cancel`; the stream it returns asks for a pass of every stack after
+/// each successful one.
+pub fn start(reflector: Arc<Reflector>, sync: Sync) -> impl Stream<Item = Trigger<String>> + Send + 'static {
+    let (done, resynced) = mpsc::unbounded_channel();
+    tokio::spawn(keep_in_sync(reflector, sync, done));
+    futures_util::stream::unfold(resynced, |mut resynced| async move {
+        resynced.recv().await?;
+        Some((Trigger::All(Cause::Resync), resynced))
+    })
+}
+
+async fn keep_in_sync(reflector: Arc<Reflector>, sync: Sync, done: mpsc::UnboundedSender<()>) {
+    let Sync {
+        mut desired,
+        mut leader,
+        every,
+        metrics,
+        cancel,
+    } = sync;
     let stacks = desired.borrow_and_update().stacks.clone();
     reflector.set_scope(&stacks);
     loop {
         let ok = resync_once(&reflector, &metrics).await;
+        if ok && done.send(()).is_err() {
+            return;
+        }
         let wait = if ok { every } else { every.min(RETRY_AFTER_FAILURE) };
         let deadline = tokio::time::Instant::now() + wait;
         loop {
             tokio::select! {
                 _ = cancel.cancelled() => return,
                 _ = tokio::time::sleep_until(deadline) => break,
+                gained = leader.changed() => {
+                    if gained.is_ok() && *leader.borrow_and_update() {
+                        break;
+                    }
+                }
                 changed = desired.changed() => {
                     if changed.is_err() {
                         return;

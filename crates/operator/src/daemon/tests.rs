@@ -93,7 +93,7 @@ fn daemon(api: Arc<FakeArm>, metrics: Arc<Metrics>, cancel: CancellationToken) -
         per_subscription: 2,
         initial_spread: None,
         shutdown_timeout: Duration::from_secs(5),
-        watch: Default::default(),
+        triggers: Default::default(),
     }
 }
 

@@ -12,7 +12,7 @@
 //!
 //! A stack's condition aggregates its apps' and adds the stack-level drift and errors.
 
-use aca_reconcile::{Action, Drift, PassReport, Severity, StepOutcome};
+use aca_reconcile::{Drift, DriftOutcome, DriftSeverity, PassReport, StepOutcome};
 use time::OffsetDateTime;
 
 use super::model::*;
@@ -92,7 +92,7 @@ pub fn initial_conditions(now: OffsetDateTime) -> Vec<Condition> {
     c
 }
 
-pub fn drift_record(d: &Drift, action: Action, now: OffsetDateTime) -> DriftRecord {
+pub fn drift_record(d: &Drift, action: DriftOutcome, now: OffsetDateTime) -> DriftRecord {
     DriftRecord {
         app: d.app.clone(),
         field: d.path.clone(),
@@ -110,7 +110,7 @@ pub fn drift_record(d: &Drift, action: Action, now: OffsetDateTime) -> DriftReco
 /// `Synced` and `Healthy` from the drifts of one scope (an app, or the whole stack).
 fn judge(
     conditions: &mut Vec<Condition>,
-    drifts: &[&(Drift, Action)],
+    drifts: &[&(Drift, DriftOutcome)],
     observed: bool,
     failure: Option<String>,
     now: OffsetDateTime,
@@ -121,7 +121,7 @@ fn judge(
         set_condition(conditions, HEALTHY, "Unknown", "ObserveFailed", why, now);
         return;
     }
-    let left: Vec<&&(Drift, Action)> = drifts.iter().filter(|(_, a)| *a != Action::Corrected).collect();
+    let left: Vec<&&(Drift, DriftOutcome)> = drifts.iter().filter(|(_, a)| *a != DriftOutcome::Corrected).collect();
     if drifts.is_empty() {
         set_condition(
             conditions,
@@ -146,12 +146,12 @@ fn judge(
             now,
         );
     } else {
-        let failed = left.iter().any(|(_, a)| *a == Action::Failed);
+        let failed = left.iter().any(|(_, a)| *a == DriftOutcome::Failed);
         let fields = left.iter().map(|(d, _)| d.to_string()).collect::<Vec<_>>().join("; ");
         let reason = if failed { "CorrectionFailed" } else { "Drifted" };
         set_condition(conditions, SYNCED, "False", reason, fields, now);
     }
-    let critical = |d: &Drift| d.severity == Severity::Critical;
+    let critical = |d: &Drift| d.severity == DriftSeverity::Critical;
     let breached: Vec<String> = left
         .iter()
         .filter(|(d, _)| critical(d))
@@ -270,12 +270,16 @@ fn stack_hold(report: &PassReport, ctx: &PassContext, apps: &[AppStatus]) -> Opt
 }
 
 fn pass_record(report: &PassReport, now: OffsetDateTime) -> PassRecord {
-    let corrected = report.actions.iter().filter(|(_, a)| *a == Action::Corrected).count();
+    let corrected = report
+        .drift_outcomes
+        .iter()
+        .filter(|(_, a)| *a == DriftOutcome::Corrected)
+        .count();
     let result = if report.error.is_some() {
         "failed"
-    } else if report.actions.is_empty() {
+    } else if report.drift_outcomes.is_empty() {
         "in-sync"
-    } else if corrected == report.actions.len() {
+    } else if corrected == report.drift_outcomes.len() {
         "corrected"
     } else {
         "drift"
@@ -328,8 +332,8 @@ impl StackStatus {
             .filter(|_| !observed)
             .map(|e| scrub(&e.to_string()));
         for app in &mut self.apps {
-            let mine: Vec<&(Drift, Action)> = report
-                .actions
+            let mine: Vec<&(Drift, DriftOutcome)> = report
+                .drift_outcomes
                 .iter()
                 .filter(|(d, _)| d.app.as_deref() == Some(app.key.as_str()))
                 .collect();
@@ -350,7 +354,7 @@ impl StackStatus {
                 now,
             );
         }
-        let all: Vec<&(Drift, Action)> = report.actions.iter().collect();
+        let all: Vec<&(Drift, DriftOutcome)> = report.drift_outcomes.iter().collect();
         judge(&mut self.conditions, &all, observed, observe_error.or(failure), now);
         let hold = stack_hold(report, ctx, &self.apps);
         set_held(&mut self.conditions, hold.as_ref(), now);
@@ -364,7 +368,7 @@ impl StackStatus {
             now,
         );
         // An event per new drift or outcome, not per pass that sees the same one again.
-        for (d, a) in report.actions.iter().rev() {
+        for (d, a) in report.drift_outcomes.iter().rev() {
             let record = drift_record(d, *a, now);
             let seen = self
                 .recent_drifts

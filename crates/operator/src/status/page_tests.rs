@@ -1,7 +1,7 @@
 //! The status page and the `status` table, rendered from hand-built reports (and, where
 //! Chromium is installed, shown in a real browser).
 
-use aca_reconcile::{Action, Severity};
+use aca_reconcile::{DriftOutcome, DriftSeverity};
 
 use super::model::PassContext;
 use super::page;
@@ -11,9 +11,13 @@ use super::tests::*;
 fn the_page_shows_values_from_arm_as_text() {
     let mut s = stack();
     s.apps[0].key = "<script>alert(1)</script>".into();
-    let mut d = drift("langfuse", SCALE, Severity::Warning);
+    let mut d = drift("langfuse", SCALE, DriftSeverity::Warning);
     d.changed_by = Some("<img src=x onerror=alert(2)>".into());
-    s.apply_pass(&report(vec![(d, Action::Alerted)]), &PassContext::default(), at(0));
+    s.apply_pass(
+        &report(vec![(d, DriftOutcome::Alerted)]),
+        &PassContext::default(),
+        at(0),
+    );
     let html = page::render(&super::StatusDoc {
         schema: super::SCHEMA.into(),
         generated_at: "now".into(),
@@ -98,9 +102,13 @@ fn an_app_named_with_a_script_is_shown_as_text_in_a_real_browser() {
 #[test]
 fn the_status_table_has_a_row_per_stack_and_app_and_says_what_needs_attention() {
     let mut s = stack();
-    let mut breach = drift("clickhouse", SINGLETON, Severity::Critical);
+    let mut breach = drift("clickhouse", SINGLETON, DriftSeverity::Critical);
     breach.note = Some("a singleton must run exactly one replica".into());
-    s.apply_pass(&report(vec![(breach, Action::Alerted)]), &PassContext::default(), at(0));
+    s.apply_pass(
+        &report(vec![(breach, DriftOutcome::Alerted)]),
+        &PassContext::default(),
+        at(0),
+    );
     let mut doc = super::StatusDoc {
         schema: super::SCHEMA.into(),
         generated_at: "2026-11-25T10:03:05Z".into(),

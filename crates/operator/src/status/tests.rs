@@ -2,7 +2,9 @@
 
 use std::time::Duration;
 
-use aca_reconcile::{Action, Diff, Drift, ExecError, Fix, Observed, PassError, PassReport, Plan, Severity, Step};
+use aca_reconcile::{
+    Diff, Drift, DriftOutcome, DriftSeverity, ExecError, Fix, Observed, PassError, PassReport, Plan, Step,
+};
 use time::OffsetDateTime;
 use time::macros::datetime;
 
@@ -24,7 +26,7 @@ pub(super) fn stack() -> StackStatus {
     board.snapshot().stacks.remove(0)
 }
 
-pub(super) fn drift(app: &str, path: &str, severity: Severity) -> Drift {
+pub(super) fn drift(app: &str, path: &str, severity: DriftSeverity) -> Drift {
     Drift {
         app: Some(app.into()),
         path: path.into(),
@@ -39,7 +41,7 @@ pub(super) fn drift(app: &str, path: &str, severity: Severity) -> Drift {
     }
 }
 
-pub(super) fn report(actions: Vec<(Drift, Action)>) -> PassReport {
+pub(super) fn report(actions: Vec<(Drift, DriftOutcome)>) -> PassReport {
     PassReport {
         stack: "langfuse".into(),
         observed: Some(Observed::default()),
@@ -52,7 +54,7 @@ pub(super) fn report(actions: Vec<(Drift, Action)>) -> PassReport {
         plan: Plan::default(),
         outcomes: Vec::new(),
         error: None,
-        actions,
+        drift_outcomes: actions,
         duration: Duration::from_millis(42),
     }
 }
@@ -89,7 +91,10 @@ fn a_drift_then_its_correction_then_steady_state() {
 
     // Seen and only alerted (observe mode, say): not synced, still healthy (a warning).
     s.apply_pass(
-        &report(vec![(drift("langfuse", SCALE, Severity::Warning), Action::Alerted)]),
+        &report(vec![(
+            drift("langfuse", SCALE, DriftSeverity::Warning),
+            DriftOutcome::Alerted,
+        )]),
         &ctx,
         at(10),
     );
@@ -111,7 +116,10 @@ fn a_drift_then_its_correction_then_steady_state() {
 
     // Corrected: synced again, the transition time moves, the record says what was done.
     s.apply_pass(
-        &report(vec![(drift("langfuse", SCALE, Severity::Warning), Action::Corrected)]),
+        &report(vec![(
+            drift("langfuse", SCALE, DriftSeverity::Warning),
+            DriftOutcome::Corrected,
+        )]),
         &ctx,
         at(20),
     );
@@ -128,7 +136,10 @@ fn a_drift_then_its_correction_then_steady_state() {
     // The same drift seen again is one event, not one per pass.
     for t in [25, 26] {
         s.apply_pass(
-            &report(vec![(drift("langfuse", SCALE, Severity::Warning), Action::Corrected)]),
+            &report(vec![(
+                drift("langfuse", SCALE, DriftSeverity::Warning),
+                DriftOutcome::Corrected,
+            )]),
             &ctx,
             at(t),
         );
@@ -148,10 +159,10 @@ fn an_invariant_breach_makes_the_app_and_stack_unhealthy_until_it_is_repaired() 
     let mut s = stack();
     let ctx = PassContext::default();
     s.apply_pass(&report(vec![]), &ctx, at(0));
-    let mut breach = drift("clickhouse", SINGLETON, Severity::Critical);
+    let mut breach = drift("clickhouse", SINGLETON, DriftSeverity::Critical);
     breach.note = Some("two ClickHouse replicas on one share".into());
 
-    s.apply_pass(&report(vec![(breach.clone(), Action::Alerted)]), &ctx, at(10));
+    s.apply_pass(&report(vec![(breach.clone(), DriftOutcome::Alerted)]), &ctx, at(10));
     for c in [app(&s, "clickhouse", HEALTHY), cond(&s.conditions, HEALTHY)] {
         assert_eq!((c.status.as_str(), c.reason.as_str()), ("False", "InvariantBreached"));
         assert!(c.message.contains("two ClickHouse replicas"), "{c:?}");
@@ -160,7 +171,7 @@ fn an_invariant_breach_makes_the_app_and_stack_unhealthy_until_it_is_repaired() 
     assert_eq!(s.last_pass.as_ref().unwrap().critical, 1);
 
     // A failed repair leaves it breached.
-    s.apply_pass(&report(vec![(breach.clone(), Action::Failed)]), &ctx, at(20));
+    s.apply_pass(&report(vec![(breach.clone(), DriftOutcome::Failed)]), &ctx, at(20));
     assert_eq!(app(&s, "clickhouse", HEALTHY).status, "False");
     assert_eq!(app(&s, "clickhouse", SYNCED).reason, "CorrectionFailed");
     assert_eq!(
@@ -169,7 +180,7 @@ fn an_invariant_breach_makes_the_app_and_stack_unhealthy_until_it_is_repaired() 
     );
 
     // Repaired in this pass, then steady.
-    s.apply_pass(&report(vec![(breach, Action::Corrected)]), &ctx, at(30));
+    s.apply_pass(&report(vec![(breach, DriftOutcome::Corrected)]), &ctx, at(30));
     let h = app(&s, "clickhouse", HEALTHY);
     assert_eq!((h.status.as_str(), h.reason.as_str()), ("True", "Repaired"));
     assert_eq!(h.last_transition_time, "2026-11-25T10:00:30Z");
@@ -192,8 +203,8 @@ fn a_contest_holds_the_app_until_a_time_and_then_releases_it() {
     );
     s.apply_pass(
         &report(vec![(
-            drift("clickhouse", SINGLETON, Severity::Warning),
-            Action::Alerted,
+            drift("clickhouse", SINGLETON, DriftSeverity::Warning),
+            DriftOutcome::Alerted,
         )]),
         &ctx,
         at(0),
@@ -218,7 +229,10 @@ fn a_contest_holds_the_app_until_a_time_and_then_releases_it() {
 #[test]
 fn a_correction_window_named_in_the_plan_holds_its_app() {
     let mut s = stack();
-    let mut r = report(vec![(drift("langfuse", SCALE, Severity::Warning), Action::Alerted)]);
+    let mut r = report(vec![(
+        drift("langfuse", SCALE, DriftSeverity::Warning),
+        DriftOutcome::Alerted,
+    )]);
     r.plan.held.push("apps.langfuse has its corrections held (outside its correction window Sat 02:00-04:00): drift is reported, not corrected".into());
     r.plan
         .held
@@ -261,7 +275,10 @@ fn a_window_hold_ends_when_the_window_next_opens() {
 #[test]
 fn a_non_transient_failure_holds_the_stack_and_a_preflight_error_too() {
     let mut s = stack();
-    let mut r = report(vec![(drift("langfuse", SCALE, Severity::Warning), Action::Failed)]);
+    let mut r = report(vec![(
+        drift("langfuse", SCALE, DriftSeverity::Warning),
+        DriftOutcome::Failed,
+    )]);
     r.error = Some(PassError::Apply(ExecError::AppMissing("langfuse".into())));
     let ctx = PassContext {
         stack_hold: Some("apply: apps.langfuse does not exist".into()),

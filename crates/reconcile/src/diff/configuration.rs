@@ -7,7 +7,7 @@ use aca_model::desired::{Reference, SecretSpec, Transport};
 
 use super::{AppDiff, list, sorted};
 use crate::digest::Digest;
-use crate::drift::{ABSENT, Fix, SENSITIVE, Severity};
+use crate::drift::{ABSENT, DriftSeverity, Fix, SENSITIVE};
 use crate::resolve::Resolver;
 
 impl AppDiff<'_> {
@@ -18,7 +18,7 @@ impl AppDiff<'_> {
                     self.path("configuration.ingress"),
                     describe_ingress_spec(want),
                     ABSENT,
-                    Severity::Warning,
+                    DriftSeverity::Warning,
                     Fix::Configuration,
                     None,
                 );
@@ -52,7 +52,7 @@ impl AppDiff<'_> {
                         self.path(&format!("configuration.ingress.{field}")),
                         w,
                         h,
-                        Severity::Warning,
+                        DriftSeverity::Warning,
                         Fix::Configuration,
                         None,
                     );
@@ -66,7 +66,7 @@ impl AppDiff<'_> {
                         self.path("configuration.ingress.exposedPort"),
                         w,
                         h.map_or(ABSENT.into(), |p| p.to_string()),
-                        Severity::Warning,
+                        DriftSeverity::Warning,
                         Fix::Configuration,
                         None,
                     );
@@ -79,7 +79,7 @@ impl AppDiff<'_> {
                     self.path("configuration.ingress.allowInsecure"),
                     w,
                     have.allow_insecure.unwrap_or(false),
-                    Severity::Warning,
+                    DriftSeverity::Warning,
                     Fix::Configuration,
                     None,
                 );
@@ -98,7 +98,7 @@ impl AppDiff<'_> {
                     self.path("configuration.ingress.additionalPortMappings"),
                     list(&want),
                     list(&have),
-                    Severity::Warning,
+                    DriftSeverity::Warning,
                     Fix::Configuration,
                     None,
                 );
@@ -127,14 +127,19 @@ impl AppDiff<'_> {
                         }
                     };
                     match digests.and_then(|d| d.get(name)) {
-                        None if live_secret.is_none() => {
-                            self.push(path, SENSITIVE, ABSENT, Severity::Warning, Fix::Configuration, None)
-                        }
+                        None if live_secret.is_none() => self.push(
+                            path,
+                            SENSITIVE,
+                            ABSENT,
+                            DriftSeverity::Warning,
+                            Fix::Configuration,
+                            None,
+                        ),
                         None => self.push(
                             path,
                             SENSITIVE,
                             "(a Key Vault reference)",
-                            Severity::Warning,
+                            DriftSeverity::Warning,
                             Fix::Configuration,
                             None,
                         ),
@@ -147,10 +152,10 @@ impl AppDiff<'_> {
                             });
                             let (severity, note) = match wiring {
                                 Some(k) => (
-                                    Severity::Critical,
+                                    DriftSeverity::Critical,
                                     Some(format!("this secret should point at apps.{k}; it points elsewhere")),
                                 ),
-                                None => (Severity::Warning, None),
+                                None => (DriftSeverity::Warning, None),
                             };
                             self.push(
                                 path,
@@ -183,7 +188,7 @@ impl AppDiff<'_> {
                             path,
                             format!("{url} as {identity}"),
                             live_text,
-                            Severity::Warning,
+                            DriftSeverity::Warning,
                             Fix::Configuration,
                             None,
                         );

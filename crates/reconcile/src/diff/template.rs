@@ -6,7 +6,7 @@ use aca_model::desired::{EnvValue, ProbeSpec, Stack};
 use aca_model::quantity::{Cpu, Memory};
 
 use super::{AppDiff, from_environment, list, sorted};
-use crate::drift::{ABSENT, Fix, SENSITIVE, Severity};
+use crate::drift::{ABSENT, DriftSeverity, Fix, SENSITIVE};
 use crate::invariants;
 use crate::layout;
 use crate::resolve::Resolver;
@@ -16,9 +16,9 @@ impl AppDiff<'_> {
         let (live_min, live_max) = live.effective_scale();
         let want = self.spec.desired_scale();
         let severity = if self.spec.singleton {
-            Severity::Critical
+            DriftSeverity::Critical
         } else {
-            Severity::Warning
+            DriftSeverity::Warning
         };
         let note = self
             .spec
@@ -64,7 +64,7 @@ impl AppDiff<'_> {
                 self.path("configuration.activeRevisionsMode"),
                 "Single",
                 mode,
-                Severity::Critical,
+                DriftSeverity::Critical,
                 Fix::Configuration,
                 Some("in Multiple mode a template change runs two revisions of the singleton at once".into()),
             );
@@ -80,7 +80,7 @@ impl AppDiff<'_> {
                     self.path(&base),
                     "present",
                     ABSENT,
-                    Severity::Warning,
+                    DriftSeverity::Warning,
                     Fix::Template,
                     None,
                 );
@@ -93,7 +93,7 @@ impl AppDiff<'_> {
                     self.path(&format!("{base}.image")),
                     image,
                     lc.image.as_deref().unwrap_or(ABSENT),
-                    Severity::Warning,
+                    DriftSeverity::Warning,
                     Fix::Template,
                     None,
                 );
@@ -106,7 +106,7 @@ impl AppDiff<'_> {
                         self.path(&format!("{base}.resources.cpu")),
                         cpu,
                         live_cpu.map_or(ABSENT.into(), |v| v.to_string()),
-                        Severity::Warning,
+                        DriftSeverity::Warning,
                         Fix::Template,
                         None,
                     );
@@ -121,7 +121,7 @@ impl AppDiff<'_> {
                         self.path(&format!("{base}.resources.memory")),
                         mem,
                         live_mem.map_or(ABSENT.into(), |v| v.to_string()),
-                        Severity::Warning,
+                        DriftSeverity::Warning,
                         Fix::Template,
                         None,
                     );
@@ -156,7 +156,7 @@ impl AppDiff<'_> {
                         self.path(&format!("{base}.volumeMounts")),
                         list(&want),
                         list(&have),
-                        Severity::Warning,
+                        DriftSeverity::Warning,
                         Fix::Template,
                         None,
                     );
@@ -177,7 +177,7 @@ impl AppDiff<'_> {
                         self.path(&format!("template.containers.{container}")),
                         "present",
                         ABSENT,
-                        Severity::Warning,
+                        DriftSeverity::Warning,
                         Fix::None,
                         note,
                     );
@@ -215,7 +215,7 @@ impl AppDiff<'_> {
                         self.path(&format!("{base}.{}", var.name)),
                         want,
                         have.unwrap_or_else(|| ABSENT.into()),
-                        Severity::Warning,
+                        DriftSeverity::Warning,
                         Fix::Template,
                         None,
                     );
@@ -246,7 +246,7 @@ impl AppDiff<'_> {
                 self.path(&format!("{base}.probes")),
                 list(&want),
                 list(&have),
-                Severity::Warning,
+                DriftSeverity::Warning,
                 Fix::Template,
                 None,
             );
@@ -263,7 +263,7 @@ impl AppDiff<'_> {
                     self.path(&format!("template.containers.{name}")),
                     ABSENT,
                     "present",
-                    Severity::Critical,
+                    DriftSeverity::Critical,
                     Fix::Template,
                     note,
                 );
@@ -279,7 +279,7 @@ impl AppDiff<'_> {
                     self.path(&base),
                     format!("storage {}", v.storage),
                     ABSENT,
-                    Severity::Warning,
+                    DriftSeverity::Warning,
                     Fix::Template,
                     None,
                 ),
@@ -287,7 +287,7 @@ impl AppDiff<'_> {
                     self.path(&format!("{base}.storageName")),
                     &v.storage,
                     l.storage_name.as_deref().unwrap_or(ABSENT),
-                    Severity::Warning,
+                    DriftSeverity::Warning,
                     Fix::Template,
                     None,
                 ),
@@ -308,7 +308,7 @@ impl AppDiff<'_> {
                     self.path(&format!("template.volumes[storage={storage}]")),
                     ABSENT,
                     format!("mounts {storage}"),
-                    Severity::Critical,
+                    DriftSeverity::Critical,
                     Fix::Template,
                     note,
                 );

@@ -18,16 +18,29 @@
 mod api;
 mod cache;
 
+use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use aca_arm_api::{ArmError, ArmResult};
-use aca_model::arm::{ContainerApp, ResourceId};
+use aca_model::arm::{ContainerApp, EnvironmentStorage, ManagedEnvironment, ResourceId};
 use aca_model::desired::Stack;
+use futures_util::stream::{self, StreamExt, TryStreamExt};
 use tokio::time::Instant;
 
 use crate::api::ArmApi;
 use cache::{AppEntry, Cache, Scope};
+
+/// Storage lists one subscription's resync reads at once.
+pub const RESYNC_STORAGE_CONCURRENCY: usize = 16;
+
+/// What one subscription's LISTs gave.
+struct Listing {
+    pages: u32,
+    apps: Vec<ContainerApp>,
+    environments: BTreeMap<String, ManagedEnvironment>,
+    storages: BTreeMap<String, Vec<EnvironmentStorage>>,
+}
 
 pub struct Reflector {
     inner: Arc<dyn ArmApi>,
@@ -91,30 +104,25 @@ impl Reflector {
             let cache = self.lock();
             (cache.scope.clone(), cache.seq)
         };
-        let mut pages = 0;
-        let mut apps = Vec::new();
-        let mut environments = std::collections::BTreeMap::new();
-        for sub in &scope.subscriptions {
-            let listed = self.inner.list_apps_in_subscription(sub).await?;
-            pages += listed.pages;
-            apps.extend(listed.items.into_iter().filter(|a| scope.keeps(a)));
-            let listed = self.inner.list_environments_in_subscription(sub).await?;
-            pages += listed.pages;
-            for env in listed.items {
-                let key = env.id.as_deref().unwrap_or_default().to_ascii_lowercase();
-                if scope.environments.contains(&key) {
-                    environments.insert(key, env);
-                }
-            }
-        }
-        let mut storages = std::collections::BTreeMap::new();
-        for env in scope.storages.keys().filter(|e| environments.contains_key(*e)) {
-            let id = ResourceId::parse(env).map_err(|e| ArmError::Config(e.to_string()))?;
-            storages.insert(env.clone(), self.inner.list_storages(&id).await?);
-            pages += 1;
+        // Subscriptions at once (each has its own ARM budget, which the client paces); within
+        // one, the storage lists a few at a time, as observation reads apps.
+        let shared = Arc::new(scope.clone());
+        let each: Vec<_> = scope
+            .subscriptions
+            .iter()
+            .map(|sub| Self::list_subscription(self.inner.clone(), shared.clone(), sub.clone()))
+            .collect();
+        let listed = futures_util::future::try_join_all(each).await?;
+        let (mut pages, mut apps) = (0, Vec::new());
+        let (mut environments, mut storages) = (BTreeMap::new(), BTreeMap::new());
+        for one in listed {
+            pages += one.pages;
+            apps.extend(one.apps);
+            environments.extend(one.environments);
+            storages.extend(one.storages);
         }
         let mut cache = self.lock();
-        let mut kept: std::collections::BTreeMap<String, AppEntry> = std::mem::take(&mut cache.apps)
+        let mut kept: BTreeMap<String, AppEntry> = std::mem::take(&mut cache.apps)
             .into_iter()
             .filter(|(_, e)| e.seq > started)
             .collect();
@@ -134,6 +142,49 @@ impl Reflector {
             pages,
             apps: count,
             duration: start.elapsed(),
+        })
+    }
+
+    /// One subscription's share of a resync: its two LISTs (every page), then the storage
+    /// lists of its declared environments, [`RESYNC_STORAGE_CONCURRENCY`] at a time.
+    async fn list_subscription(inner: Arc<dyn ArmApi>, scope: Arc<Scope>, sub: String) -> ArmResult<Listing> {
+        let listed_apps = inner.list_apps_in_subscription(&sub).await?;
+        let listed_envs = inner.list_environments_in_subscription(&sub).await?;
+        let mut pages = listed_apps.pages + listed_envs.pages;
+        let apps = listed_apps.items.into_iter().filter(|a| scope.keeps(a)).collect();
+        let environments: BTreeMap<String, ManagedEnvironment> = listed_envs
+            .items
+            .into_iter()
+            .filter_map(|env| {
+                let key = env.id.as_deref().unwrap_or_default().to_ascii_lowercase();
+                scope.environments.contains(&key).then_some((key, env))
+            })
+            .collect();
+        // The futures are built first (the stream holds futures, not a closure, so the resync
+        // stays a `Send` future for a spawned task).
+        let lists: Vec<_> = scope
+            .storages
+            .keys()
+            .filter(|e| environments.contains_key(*e))
+            .map(|env| {
+                let (env, inner) = (env.clone(), inner.clone());
+                async move {
+                    let id = ResourceId::parse(&env).map_err(|e| ArmError::Config(e.to_string()))?;
+                    let listed = inner.list_storages(&id).await?;
+                    Ok::<_, ArmError>((env, listed))
+                }
+            })
+            .collect();
+        let storages: BTreeMap<String, Vec<EnvironmentStorage>> = stream::iter(lists)
+            .buffer_unordered(RESYNC_STORAGE_CONCURRENCY)
+            .try_collect()
+            .await?;
+        pages += storages.len() as u32;
+        Ok(Listing {
+            pages,
+            apps,
+            environments,
+            storages,
         })
     }
 

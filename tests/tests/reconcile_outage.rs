@@ -30,7 +30,7 @@ async fn the_reported_outage_is_the_simulators() {
     .await
     .unwrap();
     let api = simulated::client(&sim);
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../deploy/examples/langfuse.yaml");
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../deploy/examples/langfuse.yaml");
     let stack = load_file(&path).unwrap().state.stacks.remove(0);
     let clock = OutageClock::default();
     let on_event = |e: &StepEvent| clock.observe(e);

@@ -115,7 +115,7 @@ fn of<'a>(all: &'a [Finding], check: &str) -> Vec<&'a Finding> {
 #[tokio::test]
 async fn the_shipped_example_has_no_error_against_the_sidecar_layout() {
     let (sim, client) = setup().await;
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../deploy/examples/langfuse.yaml");
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../deploy/examples/langfuse.yaml");
     let stack = aca_model::desired::load_file(&path).unwrap().state.stacks.remove(0);
     let all = findings(&client, &stack).await;
     assert!(all.iter().all(|f| f.level < Level::Error), "{all:#?}");

@@ -8,12 +8,12 @@ use std::time::Duration;
 
 use aca_arm::ArmClient;
 use aca_model::desired::{Mode, Stack, load_file};
-use aca_reconcile::{Action, ExecSettings, PassOptions, Severity, Step, run_pass};
+use aca_reconcile::{DriftOutcome, DriftSeverity, ExecSettings, PassOptions, Step, run_pass};
 use aca_sim::{SimConfig, Simulator, StartOptions};
 use serde_json::Value;
 
 fn stack() -> Stack {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../deploy/examples/langfuse.yaml");
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../deploy/examples/langfuse.yaml");
     load_file(&path).unwrap().state.stacks.remove(0)
 }
 
@@ -79,7 +79,7 @@ async fn the_sidecar_migration_reaches_the_target_without_overlap() {
             .diff
             .drifts
             .iter()
-            .any(|d| d.severity == Severity::Critical && d.path.contains("containers.clickhouse"))
+            .any(|d| d.severity == DriftSeverity::Critical && d.path.contains("containers.clickhouse"))
     );
 
     // Target reached: a second pass finds nothing to do.
@@ -117,7 +117,7 @@ async fn observe_mode_plans_but_never_writes() {
     let report = run_pass(&api, &stack, options(true), &|_| {}).await;
     assert!(report.plan.steps.is_empty());
     assert!(!report.plan.held.is_empty());
-    assert!(report.actions.iter().all(|(_, a)| *a == Action::Alerted));
+    assert!(report.drift_outcomes.iter().all(|(_, a)| *a == DriftOutcome::Alerted));
     let log: Value = get(&sim, "/_sim/requests").await;
     assert!(
         log.as_array()
@@ -160,14 +160,20 @@ async fn outside_its_correction_window_drift_is_alerted_but_invariant_breaches_a
         "{:?}",
         report.plan.held
     );
-    let action = |field: &str| report.actions.iter().find(|(d, _)| d.path == field).map(|(_, a)| *a);
+    let action = |field: &str| {
+        report
+            .drift_outcomes
+            .iter()
+            .find(|(d, _)| d.path == field)
+            .map(|(_, a)| *a)
+    };
     assert_eq!(
         action("apps.langfuse.template.scale.maxReplicas"),
-        Some(Action::Alerted)
+        Some(DriftOutcome::Alerted)
     );
     assert_eq!(
         action("apps.clickhouse.template.scale.maxReplicas"),
-        Some(Action::Corrected),
+        Some(DriftOutcome::Corrected),
         "invariants are always corrected"
     );
 
@@ -177,11 +183,11 @@ async fn outside_its_correction_window_drift_is_alerted_but_invariant_breaches_a
     let report = run_pass(&api, &stack, opts, &|_| {}).await;
     assert_eq!(
         report
-            .actions
+            .drift_outcomes
             .iter()
             .find(|(d, _)| d.path == "apps.langfuse.template.scale.maxReplicas")
             .map(|(_, a)| *a),
-        Some(Action::Corrected)
+        Some(DriftOutcome::Corrected)
     );
     sim.stop().await;
 }

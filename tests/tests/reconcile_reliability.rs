@@ -18,7 +18,7 @@ use azure_core::credentials::{AccessToken, TokenCredential, TokenRequestOptions}
 use serde_json::{Value, json};
 
 fn stack() -> Stack {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../deploy/examples/langfuse.yaml");
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../deploy/examples/langfuse.yaml");
     load_file(&path).unwrap().state.stacks.remove(0)
 }
 
@@ -391,7 +391,7 @@ async fn a_deleted_environment_or_storage_blocks_every_write() {
             r.diff
                 .drifts
                 .iter()
-                .any(|d| d.severity == aca_reconcile::Severity::Critical)
+                .any(|d| d.severity == aca_reconcile::DriftSeverity::Critical)
         );
         let writes = sim
             .state()

@@ -14,7 +14,7 @@ use aca_sim::{SimConfig, Simulator, StartOptions, scenario};
 use serde_json::{Value, json};
 
 fn stack() -> Stack {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../deploy/examples/langfuse.yaml");
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../deploy/examples/langfuse.yaml");
     load_file(&path).unwrap().state.stacks.remove(0)
 }
 

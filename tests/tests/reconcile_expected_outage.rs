@@ -29,7 +29,7 @@ async fn plan_expects_the_outage_from_observed_revision_start_times() {
     .await
     .unwrap();
     let api = simulated::client(&sim);
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../deploy/examples/langfuse.yaml");
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../deploy/examples/langfuse.yaml");
     let stack = load_file(&path).unwrap().state.stacks.remove(0);
     let (host, clickhouse) = (stack.app("langfuse").unwrap(), stack.app("clickhouse").unwrap());
 
