@@ -50,6 +50,7 @@ async fn keep_in_sync(reflector: Arc<Reflector>, sync: Sync, done: mpsc::Unbound
         metrics,
         cancel,
     } = sync;
+    let mut watching_leader = true;
     let stacks = desired.borrow_and_update().stacks.clone();
     reflector.set_scope(&stacks);
     loop {
@@ -63,11 +64,13 @@ async fn keep_in_sync(reflector: Arc<Reflector>, sync: Sync, done: mpsc::Unbound
             tokio::select! {
                 _ = cancel.cancelled() => return,
                 _ = tokio::time::sleep_until(deadline) => break,
-                gained = leader.changed() => {
-                    if gained.is_ok() && *leader.borrow_and_update() {
-                        break;
-                    }
-                }
+                // Without election the sender is gone at once: stop watching it (a closed
+                // channel is always ready and would spin this loop).
+                gained = leader.changed(), if watching_leader => match gained {
+                    Ok(()) if *leader.borrow_and_update() => break,
+                    Ok(()) => {}
+                    Err(_) => watching_leader = false,
+                },
                 changed = desired.changed() => {
                     if changed.is_err() {
                         return;
