@@ -97,6 +97,14 @@ fn is_pass(e: &Value) -> bool {
     e["event"] == "pass"
 }
 
+/// `run` arguments for the polling table: every pass reads ARM (`--cache off`), as the bound
+/// assumes.
+fn polling_args(interval: &str) -> Vec<String> {
+    let mut args = operator_args(interval);
+    args.extend(["--cache".to_string(), "off".to_string()]);
+    args
+}
+
 fn operator_args(interval: &str) -> Vec<String> {
     vec![
         "--interval".into(),
@@ -137,7 +145,7 @@ async fn measure(args: &Args, template: &[Value], n: usize, desired: &Path) -> R
     let subscriptions = n.div_ceil(fleet::STACKS_PER_SUBSCRIPTION);
 
     // A: one full pass of every stack, started together.
-    let op = Operator::spawn(&args.operator, &sim.base_url, desired, &operator_args("1h"));
+    let op = Operator::spawn(&args.operator, &sim.base_url, desired, &polling_args("1h"));
     let done = op.wait_for(n, Duration::from_secs(900), is_pass).expect("a full pass");
     let pass_s = done.duration_since(op.started).as_secs_f64();
     let rss = op.peak_rss_mib();
@@ -170,7 +178,7 @@ async fn measure(args: &Args, template: &[Value], n: usize, desired: &Path) -> R
         &args.operator,
         &sim.base_url,
         desired,
-        &operator_args(&format!("{interval}s")),
+        &polling_args(&format!("{interval}s")),
     );
     op.wait_for(n, Duration::from_secs(900), is_pass).expect("a first pass");
     let victim = (pseudo_random(n as u64) * n as f64) as usize % n;
@@ -255,11 +263,9 @@ async fn idle_cpu(args: &Args, template: &[Value], desired: &Path) -> (f64, u64)
 /// Today's polling (every pass reads ARM, every 30 s) against the watch (LIST cache, Event Grid
 /// events through an Azurite queue, resync every 10 minutes), on the same fleets.
 async fn compare_watching(args: &Args, template: &[Value], desired: &Path) -> Vec<watch::WatchRow> {
-    let mut polling_args = operator_args("30s");
-    polling_args.extend(["--cache".to_string(), "off".to_string()]);
     let polling = watch::Mode {
         name: "polling every 30 s",
-        args: polling_args,
+        args: polling_args("30s"),
         resync: None,
     };
     let resync = Duration::from_secs(600);
