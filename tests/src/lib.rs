@@ -1,6 +1,8 @@
 //! The helper the cross-crate end-to-end suites share: a simulator on loopback, the real
 //! `aca-operator` binary (built once per test process), its logs.
 
+pub mod azurite;
+
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};

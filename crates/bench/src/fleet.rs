@@ -11,7 +11,8 @@ use aca_reconcile::{ExecSettings, PassOptions, run_pass};
 use aca_sim::{SimConfig, Simulator, StartOptions, scenario};
 use serde_json::Value;
 
-pub const STACKS_PER_SUBSCRIPTION: usize = 100;
+/// 2,500 stacks (5,000 apps) fill ten subscriptions.
+pub const STACKS_PER_SUBSCRIPTION: usize = 250;
 pub const EXAMPLE: &str = include_str!("../../../deploy/examples/langfuse.yaml");
 
 pub fn subscription(i: usize) -> String {

@@ -8,6 +8,7 @@
 mod fleet;
 mod process;
 mod report;
+mod watch;
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -17,6 +18,8 @@ use aca_sim::apps::{self, OpKind};
 use aca_sim::state::Principal;
 use aca_sim::{SimConfig, Simulator, StartOptions};
 use serde_json::{Value, json};
+
+use aca_e2e::azurite::{QueueService, emulator_token};
 
 use crate::process::Operator;
 use crate::report::{Bound, Row};
@@ -31,6 +34,10 @@ struct Args {
     out: PathBuf,
     operator: PathBuf,
     idle_seconds: u64,
+    /// Sizes of the polling-against-watching comparison (stacks of 2 apps).
+    watch_sizes: Vec<usize>,
+    quiet: Duration,
+    edits: usize,
 }
 
 fn parse_args() -> Args {
@@ -40,6 +47,9 @@ fn parse_args() -> Args {
         out: PathBuf::from("docs"),
         operator: PathBuf::from("target/release/aca-operator"),
         idle_seconds: 60,
+        watch_sizes: vec![500, 2500],
+        quiet: Duration::from_secs(30),
+        edits: 10,
     };
     let mut it = std::env::args().skip(1);
     while let Some(a) = it.next() {
@@ -51,13 +61,22 @@ fn parse_args() -> Args {
                     .map(|s| s.trim().parse().expect("a number"))
                     .collect()
             }
+            "--watch-sizes" => {
+                args.watch_sizes = value()
+                    .split(',')
+                    .filter(|s| !s.trim().is_empty())
+                    .map(|s| s.trim().parse().expect("a number"))
+                    .collect()
+            }
+            "--quiet-seconds" => args.quiet = Duration::from_secs(value().parse().expect("seconds")),
+            "--edits" => args.edits = value().parse().expect("a number"),
             "--latency-ms" => args.latency = Duration::from_millis(value().parse().expect("milliseconds")),
             "--out" => args.out = PathBuf::from(value()),
             "--operator" => args.operator = PathBuf::from(value()),
             "--idle-seconds" => args.idle_seconds = value().parse().expect("seconds"),
             "--help" | "-h" => {
                 println!(
-                    "aca-bench [--sizes 1,10,100,500] [--latency-ms 80] [--idle-seconds 60] [--out docs] [--operator target/release/aca-operator]"
+                    "aca-bench [--sizes 1,10,100,500] [--watch-sizes 500,2500] [--quiet-seconds 30] [--edits 10] [--latency-ms 80] [--idle-seconds 60] [--out docs] [--operator target/release/aca-operator]"
                 );
                 std::process::exit(0);
             }
@@ -76,6 +95,14 @@ fn sim_config(latency: Duration) -> SimConfig {
 
 fn is_pass(e: &Value) -> bool {
     e["event"] == "pass"
+}
+
+/// `run` arguments for the polling table: every pass reads ARM (`--cache off`), as the bound
+/// assumes.
+fn polling_args(interval: &str) -> Vec<String> {
+    let mut args = operator_args(interval);
+    args.extend(["--cache".to_string(), "off".to_string()]);
+    args
 }
 
 fn operator_args(interval: &str) -> Vec<String> {
@@ -118,7 +145,7 @@ async fn measure(args: &Args, template: &[Value], n: usize, desired: &Path) -> R
     let subscriptions = n.div_ceil(fleet::STACKS_PER_SUBSCRIPTION);
 
     // A: one full pass of every stack, started together.
-    let op = Operator::spawn(&args.operator, &sim.base_url, desired, &operator_args("1h"));
+    let op = Operator::spawn(&args.operator, &sim.base_url, desired, &polling_args("1h"));
     let done = op.wait_for(n, Duration::from_secs(900), is_pass).expect("a full pass");
     let pass_s = done.duration_since(op.started).as_secs_f64();
     let rss = op.peak_rss_mib();
@@ -151,7 +178,7 @@ async fn measure(args: &Args, template: &[Value], n: usize, desired: &Path) -> R
         &args.operator,
         &sim.base_url,
         desired,
-        &operator_args(&format!("{interval}s")),
+        &polling_args(&format!("{interval}s")),
     );
     op.wait_for(n, Duration::from_secs(900), is_pass).expect("a first pass");
     let victim = (pseudo_random(n as u64) * n as f64) as usize % n;
@@ -233,6 +260,60 @@ async fn idle_cpu(args: &Args, template: &[Value], desired: &Path) -> (f64, u64)
     (idle, args.idle_seconds)
 }
 
+/// Today's polling (every pass reads ARM, every 30 s) against the watch (LIST cache, Event Grid
+/// events through an Azurite queue, resync every 10 minutes), on the same fleets.
+async fn compare_watching(args: &Args, template: &[Value], desired: &Path) -> Vec<watch::WatchRow> {
+    let polling = watch::Mode {
+        name: "polling every 30 s",
+        args: polling_args("30s"),
+        resync: None,
+    };
+    let resync = Duration::from_secs(600);
+    let mut watching_args = operator_args("10m");
+    watching_args.extend(["--resync".to_string(), "10m".to_string()]);
+    let watching = watch::Mode {
+        name: "events + cache, resync 10 min",
+        args: watching_args,
+        resync: Some(resync),
+    };
+    let dir = std::env::temp_dir().join(format!("aca-bench-azurite-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("Azurite's folder");
+    eprintln!("aca-bench: starting Azurite's queue service");
+    let queue = QueueService::start(&dir);
+    queue.create_queue().await;
+    let token = emulator_token();
+    let setup = watch::Setup {
+        operator: &args.operator,
+        template,
+        desired,
+        config: sim_config(args.latency),
+        env: vec![
+            ("ACA_STATIC_TOKEN".into(), token.clone()),
+            ("ACA_CA_CERT".into(), queue.ca.display().to_string()),
+            ("ACA_EVENTS_QUEUE".into(), queue.url()),
+        ],
+        events: Some(aca_sim::events::EventsTarget {
+            queue_url: queue.url(),
+            token: Some(token),
+            ca_cert: Some(queue.ca.clone()),
+        }),
+        quiet: args.quiet,
+        edits: args.edits,
+    };
+    let mut rows = Vec::new();
+    for &n in &args.watch_sizes {
+        for mode in [&polling, &watching] {
+            eprintln!("aca-bench: {}, N = {n} stacks ({} apps)", mode.name, 2 * n);
+            let row = watch::measure(&setup, mode, n).await;
+            eprintln!("  {}", row.summary());
+            rows.push(row);
+        }
+    }
+    drop(queue);
+    let _ = std::fs::remove_dir_all(&dir);
+    rows
+}
+
 #[tokio::main]
 async fn main() {
     let args = parse_args();
@@ -251,11 +332,13 @@ async fn main() {
         eprintln!("  {}", row.summary());
         rows.push(row);
     }
+    let watching = compare_watching(&args, &template, &desired).await;
     eprintln!("aca-bench: idle CPU over {} s", args.idle_seconds);
     let idle = idle_cpu(&args, &template, &desired).await;
     let size = std::fs::metadata(&args.operator).map(|m| m.len()).unwrap_or(0);
     let _ = std::fs::remove_dir_all(&desired);
-    let md = report::markdown(&rows, idle, size, args.latency);
+    let mut md = report::markdown(&rows, idle, size, args.latency);
+    md.push_str(&watch::markdown(&watching, args.edits, args.quiet));
     std::fs::create_dir_all(&args.out).expect("output dir");
     std::fs::write(args.out.join("benchmarks.md"), &md).expect("write benchmarks.md");
     report::plot(&rows, &args.out.join("benchmarks.svg"));

@@ -16,6 +16,17 @@ pub struct Operator {
 
 impl Operator {
     pub fn spawn(binary: &Path, endpoint: &str, desired: &Path, extra: &[String]) -> Self {
+        Self::spawn_with(binary, endpoint, desired, extra, &[])
+    }
+
+    /// Like [`Operator::spawn`], with more environment (e.g. the events queue's credentials).
+    pub fn spawn_with(
+        binary: &Path,
+        endpoint: &str,
+        desired: &Path,
+        extra: &[String],
+        env: &[(String, String)],
+    ) -> Self {
         let mut child = Command::new(binary)
             .args([
                 "run",
@@ -28,6 +39,7 @@ impl Operator {
             .env("ACA_STATIC_TOKEN", "bench")
             .env("ACA_ARM_ENDPOINT", endpoint)
             .env("ACA_ALLOW_INSECURE_LOOPBACK", "true")
+            .envs(env.iter().map(|(k, v)| (k, v)))
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
@@ -62,6 +74,12 @@ impl Operator {
             std::thread::sleep(Duration::from_millis(20));
         }
         None
+    }
+
+    /// The last event that matches, if any.
+    pub fn last(&self, pred: impl Fn(&Value) -> bool) -> Option<Value> {
+        let events = self.events.lock().expect("events");
+        events.iter().rev().find(|(_, e)| pred(e)).map(|(_, e)| e.clone())
     }
 
     pub fn count(&self, pred: impl Fn(&Value) -> bool) -> usize {
