@@ -115,6 +115,22 @@ fn throttled(sim: &Simulator) -> usize {
         .count()
 }
 
+/// Waits until no request reached the simulator for `quiet`, at most `limit`.
+async fn settle(sim: &Simulator, quiet: Duration, limit: Duration) {
+    let start = Instant::now();
+    let mut seen = usize::MAX;
+    let mut since = Instant::now();
+    while start.elapsed() < limit {
+        let now = sim.state().lock().expect("state").requests.len();
+        if now != seen {
+            (seen, since) = (now, Instant::now());
+        } else if since.elapsed() >= quiet {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
 /// A deterministic stream of numbers in [0, 1) (the victims and moments of the edits).
 fn unit(seed: u64) -> f64 {
     let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ 0x2545_F491_4F6C_DD1D;
@@ -155,6 +171,12 @@ pub async fn measure(setup: &Setup<'_>, mode: &Mode, n: usize) -> WatchRow {
         .wait_for(n, Duration::from_secs(1200), |e| e["event"] == "pass")
         .expect("a first pass of every stack");
     let first_pass_s = done.duration_since(op.started).as_secs_f64();
+    // A watching operator's start-up is over when the simulator has heard nothing for a few
+    // seconds (resyncs, the passes they trigger, the events those make): that is its fill. A
+    // polling one never goes quiet.
+    if mode.resync.is_some() {
+        settle(&sim, Duration::from_secs(3), Duration::from_secs(120)).await;
+    }
     let fill_reads = reads(&sim);
     let resync = op.last(|e| e["event"] == "resync");
     let resync_s = resync

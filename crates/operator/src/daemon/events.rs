@@ -101,7 +101,11 @@ where
                     return Some((trigger, (events, desired, metrics, on_event, pending)));
                 }
                 let event = events.recv().await?;
-                on_event(&event).await;
+                // A read reported as an action (listSecrets) changes nothing: no re-read either,
+                // or every pass's listSecrets would cost a GET.
+                if !is_read(&event) {
+                    on_event(&event).await;
+                }
                 let stacks = stacks_for(&desired.borrow(), &event);
                 metrics.record_event(!stacks.is_empty());
                 tracing::debug!(event = "resource_event", subject = %event.subject.text(),
