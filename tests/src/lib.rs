@@ -86,6 +86,12 @@ pub fn scratch(name: &str) -> PathBuf {
     dir
 }
 
+/// The first stack of the shipped Langfuse example, loaded as the operator loads it.
+pub fn example_stack() -> aca_model::desired::Stack {
+    let path = repo().join("deploy/examples/langfuse.yaml");
+    aca_model::desired::load_file(&path).unwrap().state.stacks.remove(0)
+}
+
 /// The Langfuse example with a different mode and interval.
 pub fn example(mode: &str, interval: &str) -> String {
     std::fs::read_to_string(repo().join("deploy/examples/langfuse.yaml"))

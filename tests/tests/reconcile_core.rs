@@ -5,10 +5,9 @@
 mod fake;
 
 use std::collections::BTreeMap;
-use std::path::Path;
 use std::time::Duration;
 
-use aca_model::desired::{CorrectionWindow, Stack, load_file};
+use aca_model::desired::{CorrectionWindow, Stack};
 use aca_reconcile::{
     ExecError, ExecSettings, Executor, PassOptions, PassReport, Step, diff_stack, observe, plan, plan_with_holds,
     run_pass,
@@ -17,8 +16,7 @@ use fake::{Call, FakeArm};
 use serde_json::json;
 
 fn stack() -> Stack {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../deploy/examples/langfuse.yaml");
-    load_file(&path).unwrap().state.stacks.remove(0)
+    aca_e2e::example_stack()
 }
 
 fn options(apply: bool) -> PassOptions {

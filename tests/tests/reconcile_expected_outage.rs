@@ -4,11 +4,9 @@
 
 mod simulated;
 
-use std::path::Path;
 use std::time::Duration;
 
 use aca_model::arm::ResourceId;
-use aca_model::desired::load_file;
 use aca_reconcile::playbook::{DEFAULT_REVISION_START, expected_outage};
 use aca_reconcile::{ArmApi, observe, preflight};
 use aca_sim::{SimConfig, Simulator, StartOptions};
@@ -29,8 +27,7 @@ async fn plan_expects_the_outage_from_observed_revision_start_times() {
     .await
     .unwrap();
     let api = simulated::client(&sim);
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../deploy/examples/langfuse.yaml");
-    let stack = load_file(&path).unwrap().state.stacks.remove(0);
+    let stack = aca_e2e::example_stack();
     let (host, clickhouse) = (stack.app("langfuse").unwrap(), stack.app("clickhouse").unwrap());
 
     // The seeded apps have one revision each: nothing observed, the default stated.

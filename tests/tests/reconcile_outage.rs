@@ -3,10 +3,8 @@
 
 mod simulated;
 
-use std::path::Path;
 use std::time::{Duration, Instant};
 
-use aca_model::desired::load_file;
 use aca_reconcile::playbook::OutageClock;
 use aca_reconcile::{ExecSettings, PassOptions, StepEvent, run_pass};
 use aca_sim::{SimConfig, Simulator, StartOptions};
@@ -30,8 +28,7 @@ async fn the_reported_outage_is_the_simulators() {
     .await
     .unwrap();
     let api = simulated::client(&sim);
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../deploy/examples/langfuse.yaml");
-    let stack = load_file(&path).unwrap().state.stacks.remove(0);
+    let stack = aca_e2e::example_stack();
     let clock = OutageClock::default();
     let on_event = |e: &StepEvent| clock.observe(e);
     let options = PassOptions {

@@ -3,18 +3,16 @@
 
 mod simulated;
 
-use std::path::Path;
 use std::time::Duration;
 
 use aca_arm::ArmClient;
-use aca_model::desired::{Mode, Stack, load_file};
+use aca_model::desired::{Mode, Stack};
 use aca_reconcile::{DriftOutcome, DriftSeverity, ExecSettings, PassOptions, Step, run_pass};
 use aca_sim::{SimConfig, Simulator, StartOptions};
 use serde_json::Value;
 
 fn stack() -> Stack {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../deploy/examples/langfuse.yaml");
-    load_file(&path).unwrap().state.stacks.remove(0)
+    aca_e2e::example_stack()
 }
 
 async fn start() -> Simulator {

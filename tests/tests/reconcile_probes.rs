@@ -3,17 +3,15 @@
 
 mod simulated;
 
-use std::path::Path;
 use std::time::Duration;
 
-use aca_model::desired::{Stack, load_file};
+use aca_model::desired::Stack;
 use aca_reconcile::{ExecSettings, PassOptions, run_pass};
 use aca_sim::{SimConfig, Simulator, StartOptions};
 use serde_json::{Value, json};
 
 fn stack() -> Stack {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../deploy/examples/langfuse.yaml");
-    load_file(&path).unwrap().state.stacks.remove(0)
+    aca_e2e::example_stack()
 }
 
 fn options() -> PassOptions {

@@ -5,21 +5,19 @@
 
 mod fake;
 
-use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
 use aca_arm_api::{ArmResult, Listed, RevisionAction, Tagged};
 use aca_model::arm::{ContainerApp, EnvironmentStorage, FileShare, ManagedEnvironment, ResourceId, Revision, Secret};
-use aca_model::desired::{Stack, load_file};
+use aca_model::desired::Stack;
 use aca_reconcile::{ArmApi, ExecSettings, PassOptions, PassReport, Reflector, run_pass};
 use aca_sim::scenario;
 use fake::{Call, FakeArm};
 use serde_json::{Value, json};
 
 fn stack() -> Stack {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../deploy/examples/langfuse.yaml");
-    load_file(&path).unwrap().state.stacks.remove(0)
+    aca_e2e::example_stack()
 }
 
 fn options() -> PassOptions {

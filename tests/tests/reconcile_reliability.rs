@@ -3,12 +3,11 @@
 //! the operator never starts a revision on the exclusive share while another runs there, never
 //! deletes anything, and reaches the target once the fault is gone.
 
-use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
 use aca_arm::{ArmClient, ArmConfig, ArmError, AuthMethod, AuthSettings, LroSettings, Secret};
-use aca_model::desired::{Stack, load_file};
+use aca_model::desired::Stack;
 use aca_reconcile::{
     ExecError, ExecSettings, Executor, PassError, PassOptions, PassReport, diff_stack, observe, plan, run_pass,
 };
@@ -18,8 +17,7 @@ use azure_core::credentials::{AccessToken, TokenCredential, TokenRequestOptions}
 use serde_json::{Value, json};
 
 fn stack() -> Stack {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../deploy/examples/langfuse.yaml");
-    load_file(&path).unwrap().state.stacks.remove(0)
+    aca_e2e::example_stack()
 }
 
 fn fast() -> SimConfig {

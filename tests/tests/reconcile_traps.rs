@@ -4,8 +4,6 @@
 
 mod simulated;
 
-use std::path::Path;
-
 use aca_arm::ArmClient;
 use aca_model::desired::{Stack, load_str};
 use aca_reconcile::{Finding, Level, observe, preflight};
@@ -115,8 +113,7 @@ fn of<'a>(all: &'a [Finding], check: &str) -> Vec<&'a Finding> {
 #[tokio::test]
 async fn the_shipped_example_has_no_error_against_the_sidecar_layout() {
     let (sim, client) = setup().await;
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../deploy/examples/langfuse.yaml");
-    let stack = aca_model::desired::load_file(&path).unwrap().state.stacks.remove(0);
+    let stack = aca_e2e::example_stack();
     let all = findings(&client, &stack).await;
     assert!(all.iter().all(|f| f.level < Level::Error), "{all:#?}");
     for check in [
