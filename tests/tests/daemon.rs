@@ -339,15 +339,6 @@ async fn plan_exit_codes_for_no_drift_and_errors() {
     sim.stop().await;
 }
 
-/// User + system CPU seconds of a process so far (Linux `/proc`).
-fn cpu_seconds(pid: u32) -> f64 {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
-    // The fields after the command name (which may hold spaces) start after the last ')'.
-    let fields: Vec<&str> = stat.rsplit_once(')').unwrap().1.split_whitespace().collect();
-    let ticks: f64 = fields[11].parse::<f64>().unwrap() + fields[12].parse::<f64>().unwrap();
-    ticks / 100.0 // USER_HZ is 100 on Linux
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn between_passes_the_daemon_is_idle() {
     // Regression: a closed channel in a select loop once spun a core between passes. Every

@@ -131,15 +131,6 @@ async fn settle(sim: &Simulator, quiet: Duration, limit: Duration) {
     }
 }
 
-/// A deterministic stream of numbers in [0, 1) (the victims and moments of the edits).
-fn unit(seed: u64) -> f64 {
-    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ 0x2545_F491_4F6C_DD1D;
-    x ^= x >> 33;
-    x = x.wrapping_mul(0xff51_afd7_ed55_8ccd);
-    x ^= x >> 33;
-    (x >> 11) as f64 / (1u64 << 53) as f64
-}
-
 /// A person scales a ClickHouse app through the simulator's admin API (the portal's path: the
 /// simulator records it as a person's edit and, when publishing, emits its event).
 async fn portal_edit(http: &reqwest::Client, sim: &Simulator, id: &ResourceId, replicas: u32) {
@@ -202,8 +193,11 @@ pub async fn measure(setup: &Setup<'_>, mode: &Mode, n: usize) -> WatchRow {
     let mut latencies = Vec::new();
     let mut missed = 0;
     for k in 0..setup.edits {
-        let victim = (unit((n * 31 + k) as u64) * n as f64) as usize % n;
-        tokio::time::sleep(Duration::from_secs_f64(1.0 + unit((n * 17 + k) as u64) * 4.0)).await;
+        let victim = (crate::pseudo_random((n * 31 + k) as u64) * n as f64) as usize % n;
+        tokio::time::sleep(Duration::from_secs_f64(
+            1.0 + crate::pseudo_random((n * 17 + k) as u64) * 4.0,
+        ))
+        .await;
         let id = ResourceId::container_app(
             &fleet::subscription(victim),
             &format!("rg-team-{victim}"),
