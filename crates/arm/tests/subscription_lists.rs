@@ -2,38 +2,22 @@
 //! simulator pages by 2 here), nothing of another subscription.
 
 use aca_arm::{ArmClient, ArmConfig, AuthMethod, AuthSettings};
-use aca_sim::scenario::{self, SUBSCRIPTION};
+use aca_sim::scenario::{self, SUBSCRIPTION, bare_app, bare_environment, bare_environment_id};
 use aca_sim::{SimConfig, Simulator, StartOptions};
 use azure_core::credentials::Secret;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 const OTHER_SUB: &str = "22222222-2222-2222-2222-222222222222";
-
-fn env_id(sub: &str, rg: &str) -> String {
-    format!("/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.App/managedEnvironments/cae-{rg}")
-}
-
-fn app(sub: &str, rg: &str, name: &str) -> Value {
-    json!({
-        "id": format!("/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.App/containerApps/{name}"),
-        "location": "Japan East",
-        "properties": {
-            "managedEnvironmentId": env_id(sub, rg),
-            "configuration": {"activeRevisionsMode": "Single"},
-            "template": {"containers": [{"name": "main", "image": "nginx:1", "resources": {"cpu": 0.5, "memory": "1Gi"}}]}
-        }
-    })
-}
 
 /// The `sidecar` scenario (one app in rg-langfuse) plus environments in rg-extra and another
 /// subscription, 4 apps in rg-extra and one in the other subscription.
 async fn sim() -> Simulator {
     let mut seed = Vec::new();
     for (sub, rg) in [(SUBSCRIPTION, "rg-extra"), (OTHER_SUB, "rg-other")] {
-        seed.push(json!({"id": env_id(sub, rg), "location": "Japan East", "properties": {}}));
+        seed.push(bare_environment(sub, rg));
     }
-    seed.extend((0..4).map(|i| app(SUBSCRIPTION, "rg-extra", &format!("x{i}"))));
-    seed.push(app(OTHER_SUB, "rg-other", "elsewhere"));
+    seed.extend((0..4).map(|i| bare_app(SUBSCRIPTION, "rg-extra", &format!("x{i}"))));
+    seed.push(bare_app(OTHER_SUB, "rg-other", "elsewhere"));
     Simulator::start(StartOptions {
         scenario: Some("sidecar".into()),
         seed,
@@ -108,7 +92,7 @@ async fn lists_every_environment_of_the_subscription() {
     assert_eq!(
         ids,
         [
-            env_id(SUBSCRIPTION, "rg-extra").to_ascii_lowercase(),
+            bare_environment_id(SUBSCRIPTION, "rg-extra").to_ascii_lowercase(),
             scenario::environment_id().to_ascii_lowercase()
         ]
     );

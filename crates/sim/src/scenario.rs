@@ -133,3 +133,28 @@ fn sidecar() -> Vec<Value> {
         }),
     ]
 }
+
+/// For list and paging tests: the id of environment `cae-{resource_group}`.
+pub fn bare_environment_id(subscription: &str, resource_group: &str) -> String {
+    format!(
+        "/subscriptions/{subscription}/resourceGroups/{resource_group}/providers/Microsoft.App/managedEnvironments/cae-{resource_group}"
+    )
+}
+
+/// For list and paging tests: an empty environment `cae-{resource_group}` to seed.
+pub fn bare_environment(subscription: &str, resource_group: &str) -> Value {
+    json!({"id": bare_environment_id(subscription, resource_group), "location": "Japan East", "properties": {}})
+}
+
+/// For list and paging tests: a one-container app in environment `cae-{resource_group}`.
+pub fn bare_app(subscription: &str, resource_group: &str, name: &str) -> Value {
+    json!({
+        "id": format!("/subscriptions/{subscription}/resourceGroups/{resource_group}/providers/Microsoft.App/containerApps/{name}"),
+        "location": "Japan East",
+        "properties": {
+            "managedEnvironmentId": bare_environment_id(subscription, resource_group),
+            "configuration": {"activeRevisionsMode": "Single"},
+            "template": {"containers": [{"name": "main", "image": "nginx:1", "resources": {"cpu": 0.5, "memory": "1Gi"}}]}
+        }
+    })
+}

@@ -3,38 +3,23 @@
 
 mod common;
 
+use aca_sim::scenario::{bare_app, bare_environment, bare_environment_id};
 use aca_sim::{SimConfig, Simulator, StartOptions};
 use reqwest::StatusCode;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 const SUB: &str = "11111111-1111-1111-1111-111111111111";
 const OTHER_SUB: &str = "22222222-2222-2222-2222-222222222222";
-
-fn env_id(sub: &str, rg: &str) -> String {
-    format!("/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.App/managedEnvironments/cae-{rg}")
-}
-
-fn app(sub: &str, rg: &str, name: &str) -> Value {
-    json!({
-        "id": format!("/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.App/containerApps/{name}"),
-        "location": "Japan East",
-        "properties": {
-            "managedEnvironmentId": env_id(sub, rg),
-            "configuration": {"activeRevisionsMode": "Single"},
-            "template": {"containers": [{"name": "main", "image": "nginx:1", "resources": {"cpu": 0.5, "memory": "1Gi"}}]}
-        }
-    })
-}
 
 /// Environments in rg-a, rg-b and another subscription; 5 apps in rg-a, 2 in rg-b, 1 elsewhere.
 async fn start(page_size: usize) -> common::Sim {
     let mut seed = Vec::new();
     for (sub, rg) in [(SUB, "rg-a"), (SUB, "rg-b"), (OTHER_SUB, "rg-c")] {
-        seed.push(json!({"id": env_id(sub, rg), "location": "Japan East", "properties": {}}));
+        seed.push(bare_environment(sub, rg));
     }
-    seed.extend((0..5).map(|i| app(SUB, "rg-a", &format!("a{i}"))));
-    seed.extend((0..2).map(|i| app(SUB, "rg-b", &format!("b{i}"))));
-    seed.push(app(OTHER_SUB, "rg-c", "c0"));
+    seed.extend((0..5).map(|i| bare_app(SUB, "rg-a", &format!("a{i}"))));
+    seed.extend((0..2).map(|i| bare_app(SUB, "rg-b", &format!("b{i}"))));
+    seed.push(bare_app(OTHER_SUB, "rg-c", "c0"));
     let sim = Simulator::start(StartOptions {
         config: SimConfig {
             page_size,
@@ -90,7 +75,7 @@ async fn the_subscription_environment_list_pages_and_shows_environments_as_get_d
     assert_eq!(names, ["cae-rg-a", "cae-rg-b"]);
     assert_eq!(pages, 2);
     let first = sim.get_json(&path).await;
-    let got = sim.get_json(&env_id(SUB, "rg-a")).await;
+    let got = sim.get_json(&bare_environment_id(SUB, "rg-a")).await;
     assert_eq!(first["value"][0], got, "a listed environment is the GET answer");
 }
 
