@@ -355,4 +355,14 @@ async fn between_passes_the_daemon_is_idle() {
     tokio::time::sleep(Duration::from_secs(3)).await;
     let used = cpu_seconds(op.child.id()) - before;
     assert!(used < 0.5, "the idle daemon used {used:.2} CPU seconds in 3 s");
+    // Regression: a sole replica (no election) once announced "leadership gained" at start and
+    // ran every stack a second time right after its first pass.
+    let events = op.events();
+    let passes: Vec<&Value> = events.iter().filter(|e| is(e, "pass")).collect();
+    assert_eq!(passes.len(), 1, "one pass at start, the next after 30 s: {passes:?}");
+    assert_eq!(passes[0]["cause"], "start");
+    assert!(
+        !events.iter().any(|e| is(e, "leader_pass")),
+        "no leadership change without an election"
+    );
 }

@@ -372,7 +372,10 @@ pub fn start(
 ) -> Result<Option<tokio::task::JoinHandle<()>>, LeaderError> {
     let set = move |leader: bool| {
         metrics.leader.set(i64::from(leader));
-        leader_tx.send_replace(leader);
+        // Only a real change notifies: the daemon runs every stack when leadership is gained,
+        // and a sole replica's channel already starts `true` (a repeated `true` at start ran
+        // every stack twice).
+        leader_tx.send_if_modified(|was| std::mem::replace(was, leader) != leader);
     };
     if args.leader_election == crate::cli::LeaderElection::None {
         set(true);

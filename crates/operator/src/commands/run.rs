@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use aca_model::desired::DesiredState;
-use futures_util::StreamExt;
+use futures_util::{FutureExt, StreamExt};
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
@@ -87,6 +87,7 @@ pub async fn run(args: &RunArgs) -> ExitCode {
 
     // Passes read the cache (kept filled by the resync task) or, with `--cache off`, ARM itself.
     let mut triggers = Vec::new();
+    let mut start_after = None;
     let reflector = match args.cache {
         crate::cli::CacheMode::Off => None,
         crate::cli::CacheMode::On => {
@@ -98,7 +99,9 @@ pub async fn run(args: &RunArgs) -> ExitCode {
                 metrics: metrics.clone(),
                 cancel: cancel.clone(),
             };
-            triggers.push(crate::daemon::resync::start(reflector.clone(), sync).boxed());
+            let resyncs = crate::daemon::resync::start(reflector.clone(), sync);
+            triggers.push(resyncs.triggers.boxed());
+            start_after = Some(resyncs.filled.map(|_| ()).boxed());
             Some(reflector)
         }
     };
@@ -138,6 +141,7 @@ pub async fn run(args: &RunArgs) -> ExitCode {
         initial_spread: args.initial_spread,
         shutdown_timeout: args.shutdown_timeout,
         triggers: std::sync::Mutex::new(triggers),
+        start_after: std::sync::Mutex::new(start_after),
     };
     daemon.run(rx, leader_rx).await;
     stop_election.cancel();

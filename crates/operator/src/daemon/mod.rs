@@ -5,7 +5,7 @@
 //!
 //! | trigger | source | effect |
 //! |---|---|---|
-//! | start | the stacks loaded at start | spread over `--initial-spread` (default: the shortest interval) |
+//! | start | the stacks loaded at start, once the cache's first fill was tried | spread over `--initial-spread` (default: the shortest interval) |
 //! | requeue | a pass that succeeded | again after the stack's interval (jittered ±10 %) |
 //! | retry | a pass that failed | `2 × interval`, doubling up to `16 × interval` (≤ 10 min, ≥ interval) |
 //! | reload | a valid new desired state | `Trigger::Keys`: new stacks run now, removed ones are forgotten, held ones are released |
@@ -59,6 +59,9 @@ pub struct Daemon {
     /// resyncs (`resync::start`, with the cache); taken at start (in a mutex only because a
     /// stream is not `Sync`).
     pub triggers: Mutex<Vec<futures_util::stream::BoxStream<'static, Trigger<String>>>>,
+    /// The stacks start once this resolves (the cache's first fill, `resync::Started::filled`);
+    /// `None` starts them at once.
+    pub start_after: Mutex<Option<futures_util::future::BoxFuture<'static, ()>>>,
 }
 
 /// The operator's own bookkeeping per stack, beside the controller's scheduling state.
@@ -101,6 +104,13 @@ impl Daemon {
     /// then lets running passes finish within `shutdown_timeout`. `leader` turning true runs
     /// every stack at once.
     pub async fn run(self, desired: watch::Receiver<Arc<DesiredState>>, leader: watch::Receiver<bool>) {
+        let start_after = self.start_after.lock().expect("start lock").take();
+        if let Some(ready) = start_after {
+            tokio::select! {
+                () = ready => {}
+                () = self.cancel.cancelled() => return,
+            }
+        }
         let initial = desired.borrow().clone();
         self.stacks_changed(&initial);
         let spread = self.initial_spread.unwrap_or_else(|| {

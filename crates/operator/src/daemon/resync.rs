@@ -4,7 +4,8 @@
 //! resync is logged (`event="resync"`, its duration and LIST pages) and counted
 //! (`aca_resyncs_total{result}`), and then every stack runs on the refilled cache
 //! (`Trigger::All(Cause::Resync)`): a change whose event was lost is found by the next resync,
-//! whatever the stacks' intervals. Those passes read nothing from ARM in steady state.
+//! whatever the stacks' intervals. Those passes read nothing from ARM in steady state. The first
+//! fill triggers nothing: the daemon waits for it ([`Started::filled`]) and starts its stacks then.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -13,7 +14,7 @@ use aca_controller::{Cause, Trigger};
 use aca_model::desired::DesiredState;
 use aca_reconcile::Reflector;
 use futures_util::Stream;
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{mpsc, oneshot, watch};
 use tokio_util::sync::CancellationToken;
 
 use crate::metrics::{Metrics, ReloadLabels};
@@ -31,18 +32,34 @@ pub struct Sync {
     pub cancel: CancellationToken,
 }
 
-/// Runs the resyncs until `cancel`; the stream it returns asks for a pass of every stack after
-/// each successful one.
-pub fn start(reflector: Arc<Reflector>, sync: Sync) -> impl Stream<Item = Trigger<String>> + Send + 'static {
-    let (done, resynced) = mpsc::unbounded_channel();
-    tokio::spawn(keep_in_sync(reflector, sync, done));
-    futures_util::stream::unfold(resynced, |mut resynced| async move {
-        resynced.recv().await?;
-        Some((Trigger::All(Cause::Resync), resynced))
-    })
+/// The resync task's two outputs.
+pub struct Started<S> {
+    /// A pass of every stack after each successful resync but the first.
+    pub triggers: S,
+    /// Resolves once the first fill has been tried (filled or failed): the daemon starts its
+    /// stacks then, on the filled cache, instead of reading ARM directly while it fills and
+    /// once more after it (every stack ran twice at start).
+    pub filled: oneshot::Receiver<()>,
 }
 
-async fn keep_in_sync(reflector: Arc<Reflector>, sync: Sync, done: mpsc::UnboundedSender<()>) {
+/// Runs the resyncs until `cancel`.
+pub fn start(reflector: Arc<Reflector>, sync: Sync) -> Started<impl Stream<Item = Trigger<String>> + Send + 'static> {
+    let (done, resynced) = mpsc::unbounded_channel();
+    let (filled_tx, filled) = oneshot::channel();
+    tokio::spawn(keep_in_sync(reflector, sync, filled_tx, done));
+    let triggers = futures_util::stream::unfold(resynced, |mut resynced| async move {
+        resynced.recv().await?;
+        Some((Trigger::All(Cause::Resync), resynced))
+    });
+    Started { triggers, filled }
+}
+
+async fn keep_in_sync(
+    reflector: Arc<Reflector>,
+    sync: Sync,
+    filled: oneshot::Sender<()>,
+    done: mpsc::UnboundedSender<()>,
+) {
     let Sync {
         mut desired,
         mut leader,
@@ -54,9 +71,13 @@ async fn keep_in_sync(reflector: Arc<Reflector>, sync: Sync, done: mpsc::Unbound
     let mut was_leader = *leader.borrow_and_update();
     let stacks = desired.borrow_and_update().stacks.clone();
     reflector.set_scope(&stacks);
+    let mut first = Some(filled);
     loop {
         let ok = resync_once(&reflector, &metrics).await;
-        if ok && done.send(()).is_err() {
+        if let Some(filled) = first.take() {
+            // The start: the daemon's first passes follow (the receiver may be gone already).
+            let _ = filled.send(());
+        } else if ok && done.send(()).is_err() {
             return;
         }
         let wait = if ok { every } else { every.min(RETRY_AFTER_FAILURE) };

@@ -94,6 +94,7 @@ fn daemon(api: Arc<FakeArm>, metrics: Arc<Metrics>, cancel: CancellationToken) -
         initial_spread: None,
         shutdown_timeout: Duration::from_secs(5),
         triggers: Default::default(),
+        start_after: Default::default(),
     }
 }
 
