@@ -105,6 +105,37 @@ fn reads(sim: &Simulator) -> usize {
         .count()
 }
 
+/// The reads the simulator served, by kind (for the log: where a mode's reads go).
+fn read_kinds(sim: &Simulator) -> std::collections::BTreeMap<&'static str, usize> {
+    let state = sim.state();
+    let state = state.lock().expect("state");
+    let mut kinds = std::collections::BTreeMap::new();
+    for r in state.requests.iter() {
+        let path = r.path.to_ascii_lowercase();
+        let kind = if path.ends_with("/listsecrets") {
+            "listSecrets"
+        } else if r.method != "GET" {
+            continue;
+        } else if path.ends_with("/revisions") {
+            "revisions"
+        } else if path.ends_with("/storages") {
+            "storages"
+        } else if path.ends_with("/containerapps") {
+            "app LIST"
+        } else if path.ends_with("/managedenvironments") {
+            "environment LIST"
+        } else if path.contains("/containerapps/") {
+            "app GET"
+        } else if path.contains("/managedenvironments/") {
+            "environment GET"
+        } else {
+            "other"
+        };
+        *kinds.entry(kind).or_default() += 1;
+    }
+    kinds
+}
+
 fn throttled(sim: &Simulator) -> usize {
     sim.state()
         .lock()
@@ -169,6 +200,7 @@ pub async fn measure(setup: &Setup<'_>, mode: &Mode, n: usize) -> WatchRow {
         settle(&sim, Duration::from_secs(3), Duration::from_secs(120)).await;
     }
     let fill_reads = reads(&sim);
+    eprintln!("  start-up reads: {:?}", read_kinds(&sim));
     let resync = op.last(|e| e["event"] == "resync");
     let resync_s = resync
         .as_ref()
@@ -182,6 +214,7 @@ pub async fn measure(setup: &Setup<'_>, mode: &Mode, n: usize) -> WatchRow {
     sim.state().lock().expect("state").requests.clear();
     tokio::time::sleep(setup.quiet).await;
     let quiet_reads = reads(&sim);
+    eprintln!("  quiet-window reads: {:?}", read_kinds(&sim));
     let per_hour = 3600.0 / setup.quiet.as_secs_f64();
     let resync_per_hour = mode
         .resync
