@@ -102,12 +102,41 @@ fn clock_ticks() -> f64 {
         .unwrap_or(100.0)
 }
 
-/// A scratch directory for one test.
+/// A scratch directory for one test, under `<tmp>/aca-e2e-<pid>/`. A test's directory outlives
+/// it (its files are there to read when it fails); the first call in each test process removes
+/// the directories of test processes that have ended, so runs do not pile up in `/tmp`.
 pub fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("aca-e2e-{name}-{}", std::process::id()));
+    static SWEPT: OnceLock<()> = OnceLock::new();
+    SWEPT.get_or_init(sweep_ended_runs);
+    let dir = std::env::temp_dir()
+        .join(format!("aca-e2e-{}", std::process::id()))
+        .join(name);
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     dir
+}
+
+/// Removes `<tmp>/aca-e2e-…-<pid>` directories whose process is gone (this layout and the older
+/// `aca-e2e-<name>-<pid>` one). Only where `/proc` says which processes live.
+fn sweep_ended_runs() {
+    if !Path::new("/proc/self").exists() {
+        return;
+    }
+    let Ok(entries) = std::fs::read_dir(std::env::temp_dir()) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(rest) = name.to_str().and_then(|n| n.strip_prefix("aca-e2e-")) else {
+            continue;
+        };
+        let pid = rest.rsplit('-').next().and_then(|p| p.parse::<u32>().ok());
+        if let Some(pid) = pid
+            && !Path::new(&format!("/proc/{pid}")).exists()
+        {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+    }
 }
 
 /// The first stack of the shipped Langfuse example, loaded as the operator loads it.

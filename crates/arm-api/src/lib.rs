@@ -39,6 +39,18 @@ pub trait ArmApi: Send + Sync {
     async fn list_apps_in_subscription(&self, subscription: &str) -> ArmResult<Listed<ContainerApp>> {
         Err(unsupported("listing the container apps of subscription", subscription))
     }
+    /// The same apps, handed to `page` as each page arrives, so that a caller keeping a little
+    /// of each never holds a subscription's apps all parsed at once; answers how many pages.
+    /// The default hands over `list_apps_in_subscription`'s answer as one page.
+    async fn list_apps_in_subscription_paged(
+        &self,
+        subscription: &str,
+        page: &mut (dyn FnMut(Vec<ContainerApp>) + Send),
+    ) -> ArmResult<u32> {
+        let listed = self.list_apps_in_subscription(subscription).await?;
+        page(listed.items);
+        Ok(listed.pages)
+    }
     /// Every managed environment of a subscription, all pages (see `list_apps_in_subscription`).
     async fn list_environments_in_subscription(&self, subscription: &str) -> ArmResult<Listed<ManagedEnvironment>> {
         Err(unsupported(

@@ -45,6 +45,13 @@ impl ArmApi for ArmClient {
     async fn list_apps_in_subscription(&self, subscription: &str) -> ArmResult<Listed<ContainerApp>> {
         self.list_container_apps_in_subscription(subscription).await
     }
+    async fn list_apps_in_subscription_paged(
+        &self,
+        subscription: &str,
+        page: &mut (dyn FnMut(Vec<ContainerApp>) + Send),
+    ) -> ArmResult<u32> {
+        self.each_container_app_page_in_subscription(subscription, page).await
+    }
     async fn list_environments_in_subscription(&self, subscription: &str) -> ArmResult<Listed<ManagedEnvironment>> {
         self.list_managed_environments_in_subscription(subscription).await
     }

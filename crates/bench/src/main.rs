@@ -58,6 +58,7 @@ fn parse_args() -> Args {
             "--sizes" => {
                 args.sizes = value()
                     .split(',')
+                    .filter(|s| !s.trim().is_empty())
                     .map(|s| s.trim().parse().expect("a number"))
                     .collect()
             }

@@ -206,9 +206,7 @@ pub async fn measure(setup: &Setup<'_>, mode: &Mode, n: usize) -> WatchRow {
         .as_ref()
         .and_then(|e| e["duration_ms"].as_f64())
         .map(|ms| ms / 1000.0);
-    let resync_bound_s = resync
-        .as_ref()
-        .map(|e| list_bound(e, subscriptions, setup.config.latency));
+    let resync_bound_s = resync.as_ref().and_then(|_| list_bound(&sim, setup.config.latency));
 
     // The quiet window: what steady state costs.
     sim.state().lock().expect("state").requests.clear();
@@ -270,16 +268,44 @@ pub async fn measure(setup: &Setup<'_>, mode: &Mode, n: usize) -> WatchRow {
     }
 }
 
-/// The least a full resync can take: its reads (as the operator reports them) over each
-/// subscription's read budget, or its LIST pages one after another at the simulator's latency,
-/// whichever is longer.
-fn list_bound(resync: &Value, subscriptions: usize, latency: Duration) -> f64 {
-    let reads = resync["reads"].as_f64().unwrap_or(0.0);
-    let pages = resync["pages"].as_f64().unwrap_or(0.0);
-    let per_sub = reads / subscriptions.max(1) as f64;
-    let budget = ((per_sub - crate::report::READ_BURST) / crate::report::READ_RATE).max(0.0);
-    let sequential = latency.as_secs_f64() * (pages / subscriptions.max(1) as f64).ceil();
-    budget.max(sequential)
+/// The least the first fill (a full resync) can take, from the simulator's log of it: per
+/// subscription, its apps LIST's pages one after another (each page's `nextLink` names the next)
+/// beside its environments LIST's pages followed by its storage lists
+/// [`RESYNC_STORAGE_CONCURRENCY`] at a time, at the simulator's latency; or those reads over the
+/// subscription's read budget, if longer. The slowest subscription sets
+/// it. `None` when the log holds no subscription LIST.
+fn list_bound(sim: &Simulator, latency: Duration) -> Option<f64> {
+    use aca_reconcile::reflector::RESYNC_STORAGE_CONCURRENCY;
+    let state = sim.state();
+    let state = state.lock().expect("state");
+    // subscription → (apps LIST pages, environments LIST pages, storage lists)
+    let mut per_sub: std::collections::BTreeMap<String, (usize, usize, usize)> = Default::default();
+    for r in state.requests.iter().filter(|r| r.method == "GET") {
+        let path = r.path.to_ascii_lowercase();
+        let Some(sub) = path.split('/').nth(2) else {
+            continue;
+        };
+        let entry = per_sub.entry(sub.to_string()).or_default();
+        let subscription_wide = !path.contains("/resourcegroups/");
+        if subscription_wide && path.ends_with("/providers/microsoft.app/containerapps") {
+            entry.0 += 1;
+        } else if subscription_wide && path.ends_with("/providers/microsoft.app/managedenvironments") {
+            entry.1 += 1;
+        } else if path.ends_with("/storages") {
+            entry.2 += 1;
+        }
+    }
+    per_sub
+        .values()
+        .filter(|(apps, envs, _)| apps + envs > 0)
+        .map(|&(apps, envs, storages)| {
+            let rounds = apps.max(envs + storages.div_ceil(RESYNC_STORAGE_CONCURRENCY));
+            let sequential = latency.as_secs_f64() * rounds as f64;
+            let reads = (apps + envs + storages) as f64;
+            let budget = ((reads - crate::report::READ_BURST) / crate::report::READ_RATE).max(0.0);
+            sequential.max(budget)
+        })
+        .reduce(f64::max)
 }
 
 fn secs(v: Option<f64>) -> String {
@@ -293,7 +319,11 @@ pub fn markdown(rows: &[WatchRow], edits: usize, quiet: Duration) -> String {
         "Each mode runs the same fleet in the same run. Reads: every GET and listSecrets the simulator served during a {} s quiet \
 window of steady state, per app and hour; a mode that resyncs adds one full resync's reads (its initial fill) spread over its \
 resync period. Drift: {edits} portal edits (a person scales a random ClickHouse app through the simulator's admin API) at random \
-moments after the window; latency from the edit to the operator's `drift_found` event (p99 of {edits} samples is their maximum).\n\n",
+moments after the window; latency from the edit to the operator's `drift_found` event (p99 of {edits} samples is their maximum). Full resync: the cache's \
+refill as the operator logs it (`resync`, its subscription LISTs and storage lists; secrets and revisions are re-read by the passes \
+it triggers, and their reads are in the reads column); LIST bound: per subscription, its apps LIST's pages one after another, beside its \
+environments LIST's pages followed by its storage lists 16 at a time, at the simulator's latency, or those reads over the \
+subscription's read budget if longer; the slowest subscription's.\n\n",
         quiet.as_secs()
     ));
     out.push_str("| mode | N stacks | apps | subs | first pass (s) | ARM reads/app/hour | full resync (s) | LIST bound (s) | drift p50 (s) | drift p99 (s) | edits missed | 429s | peak RSS (MiB) |\n");

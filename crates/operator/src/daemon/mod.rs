@@ -41,6 +41,10 @@ pub mod resync;
 #[cfg(test)]
 mod tests;
 
+/// The longest the stacks wait for [`Daemon::start_after`] (the cache's first fill): a fill slowed
+/// by throttling must not keep every stack from being reconciled.
+pub const START_WAIT: Duration = Duration::from_secs(60);
+
 /// Everything a pass needs and reports to; shared by the spawned passes.
 pub struct Daemon {
     pub api: Arc<dyn ArmApi>,
@@ -59,8 +63,8 @@ pub struct Daemon {
     /// resyncs (`resync::start`, with the cache); taken at start (in a mutex only because a
     /// stream is not `Sync`).
     pub triggers: Mutex<Vec<futures_util::stream::BoxStream<'static, Trigger<String>>>>,
-    /// The stacks start once this resolves (the cache's first fill, `resync::Started::filled`);
-    /// `None` starts them at once.
+    /// The stacks start once this resolves (the cache's first fill, `resync::Started::filled`),
+    /// or after [`START_WAIT`]; `None` starts them at once.
     pub start_after: Mutex<Option<futures_util::future::BoxFuture<'static, ()>>>,
 }
 
@@ -108,6 +112,11 @@ impl Daemon {
         if let Some(ready) = start_after {
             tokio::select! {
                 () = ready => {}
+                () = tokio::time::sleep(START_WAIT) => tracing::warn!(
+                    event = "start_without_cache",
+                    waited_s = START_WAIT.as_secs(),
+                    "the cache's first fill is still running: the stacks start now and read ARM for what it does not hold yet"
+                ),
                 () = self.cancel.cancelled() => return,
             }
         }

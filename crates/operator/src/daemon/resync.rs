@@ -69,8 +69,7 @@ async fn keep_in_sync(
     } = sync;
     let mut watching_leader = true;
     let mut was_leader = *leader.borrow_and_update();
-    let stacks = desired.borrow_and_update().stacks.clone();
-    reflector.set_scope(&stacks);
+    reflector.set_scope(&desired.borrow_and_update().stacks);
     let mut first = Some(filled);
     loop {
         let ok = resync_once(&reflector, &metrics).await;
@@ -104,9 +103,10 @@ async fn keep_in_sync(
                     if changed.is_err() {
                         return;
                     }
-                    let stacks = desired.borrow_and_update().stacks.clone();
                     // New stacks or subscriptions: the cache serves nothing until it is refilled.
-                    if reflector.set_scope(&stacks) {
+                    // (The stacks are read in place: a copy of thousands of them is megabytes.)
+                    let rescoped = reflector.set_scope(&desired.borrow_and_update().stacks);
+                    if rescoped {
                         break;
                     }
                 }

@@ -224,3 +224,44 @@ async fn leadership_gained_and_a_reload_run_the_stack_at_once_not_at_its_interva
     cancel.cancel();
     run.await.expect("the daemon stops on cancel");
 }
+
+#[tokio::test(start_paused = true)]
+async fn the_stacks_start_when_the_first_fill_was_tried_or_after_the_longest_wait() {
+    // Filled after 5 s: the first pass follows it, not before.
+    let api = Arc::new(FakeArm::default());
+    let metrics = Arc::new(Metrics::new());
+    let cancel = CancellationToken::new();
+    let (_state_tx, state_rx) = watch::channel(Arc::new(example()));
+    let (_leader_tx, leader_rx) = watch::channel(false);
+    let (filled_tx, filled_rx) = tokio::sync::oneshot::channel::<()>();
+    let d = daemon(api.clone(), metrics.clone(), cancel.clone());
+    *d.start_after.lock().unwrap() = Some(Box::pin(async move {
+        let _ = filled_rx.await;
+    }));
+    let start = Instant::now();
+    let run = tokio::spawn(d.run(state_rx, leader_rx));
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    assert_eq!(api.reads.load(Ordering::SeqCst), 0, "no read before the fill");
+    filled_tx.send(()).unwrap();
+    let first = until_passes(&metrics, 1, Duration::from_secs(1)).await;
+    assert!(first.duration_since(start) >= Duration::from_secs(5));
+    cancel.cancel();
+    run.await.unwrap();
+
+    // A fill that never ends: the stacks start after START_WAIT all the same.
+    let api = Arc::new(FakeArm::default());
+    let metrics = Arc::new(Metrics::new());
+    let cancel = CancellationToken::new();
+    let (_state_tx, state_rx) = watch::channel(Arc::new(example()));
+    let (_leader_tx, leader_rx) = watch::channel(false);
+    let d = daemon(api.clone(), metrics.clone(), cancel.clone());
+    *d.start_after.lock().unwrap() = Some(Box::pin(std::future::pending()));
+    let start = Instant::now();
+    let run = tokio::spawn(d.run(state_rx, leader_rx));
+    tokio::time::sleep(super::START_WAIT - Duration::from_millis(10)).await;
+    assert_eq!(api.reads.load(Ordering::SeqCst), 0, "still waiting for the fill");
+    let first = until_passes(&metrics, 1, Duration::from_secs(1)).await;
+    assert!(first.duration_since(start) >= super::START_WAIT);
+    cancel.cancel();
+    run.await.unwrap();
+}

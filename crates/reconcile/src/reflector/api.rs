@@ -7,7 +7,8 @@ use async_trait::async_trait;
 use serde_json::Value;
 
 use super::Reflector;
-use super::cache::{revisions_settled, stamp};
+use super::cache::revisions_settled;
+use super::packed::Packed;
 use crate::api::ArmApi;
 
 /// What the cache says about an app.
@@ -30,7 +31,7 @@ impl Reflector {
         match cache.apps.get(&id.canonical()) {
             None => Held::Absent,
             Some(e) if !e.settled => Held::Moving,
-            Some(e) => Held::Settled(Box::new(e.app.clone())),
+            Some(e) => Held::Settled(Box::new(e.app.get())),
         }
     }
 
@@ -55,7 +56,7 @@ impl ArmApi for Reflector {
                 return cache
                     .environments
                     .get(&id.canonical())
-                    .cloned()
+                    .map(Packed::get)
                     .ok_or_else(|| ArmError::NotFound {
                         code: "ResourceNotFound".into(),
                         message: format!("{id} was not in the last list of its subscription"),
@@ -71,7 +72,7 @@ impl ArmApi for Reflector {
             if cache.serves_environment(environment)
                 && let Some(s) = cache.storages.get(&environment.canonical())
             {
-                return Ok(s.clone());
+                return Ok(s.get());
             }
         }
         self.inner.list_storages(environment).await
@@ -91,9 +92,9 @@ impl ArmApi for Reflector {
             let cache = self.lock();
             match cache.apps.get(&id.canonical()) {
                 Some(e) if cache.serves_app(id) => {
-                    let now = stamp(&e.app);
+                    let now = e.stamp.clone();
                     match &e.secrets {
-                        Some((at, secrets)) if *at == now => return Ok(secrets.clone()),
+                        Some((at, secrets)) if *at == now => return Ok(secrets.get()),
                         _ => Some(now),
                     }
                 }
@@ -105,9 +106,9 @@ impl ArmApi for Reflector {
             let mut cache = self.lock();
             // Kept only if the app did not move while they were read.
             if let Some(e) = cache.apps.get_mut(&id.canonical())
-                && stamp(&e.app) == at
+                && e.stamp == at
             {
-                e.secrets = Some((at, secrets.clone()));
+                e.secrets = Some((at, Packed::new(&secrets)));
             }
         }
         Ok(secrets)
@@ -128,7 +129,7 @@ impl ArmApi for Reflector {
                     .take_while(|(k, _)| k.starts_with(&prefix))
                 {
                     if e.settled {
-                        settled.push(e.app.clone());
+                        settled.push(e.app.get());
                     } else if let Ok(id) = ResourceId::parse(key) {
                         moving.push(id);
                     }
@@ -152,9 +153,9 @@ impl ArmApi for Reflector {
             let filled = cache.filled.contains(&id.subscription.to_ascii_lowercase());
             match cache.apps.get(&id.canonical()) {
                 Some(e) if filled && e.settled => {
-                    let now = stamp(&e.app);
+                    let now = e.stamp.clone();
                     match &e.revisions {
-                        Some((at, revisions)) if *at == now => return Ok(revisions.clone()),
+                        Some((at, revisions)) if *at == now => return Ok(revisions.get()),
                         _ => Some(now),
                     }
                 }
@@ -168,9 +169,9 @@ impl ArmApi for Reflector {
             let mut cache = self.lock();
             if let Some(e) = cache.apps.get_mut(&id.canonical())
                 && e.settled
-                && stamp(&e.app) == at
+                && e.stamp == at
             {
-                e.revisions = Some((at, revisions.clone()));
+                e.revisions = Some((at, Packed::new(&revisions)));
             }
         }
         Ok(revisions)
@@ -213,6 +214,14 @@ impl ArmApi for Reflector {
 
     async fn list_apps_in_subscription(&self, subscription: &str) -> ArmResult<Listed<ContainerApp>> {
         self.inner.list_apps_in_subscription(subscription).await
+    }
+
+    async fn list_apps_in_subscription_paged(
+        &self,
+        subscription: &str,
+        page: &mut (dyn FnMut(Vec<ContainerApp>) + Send),
+    ) -> ArmResult<u32> {
+        self.inner.list_apps_in_subscription_paged(subscription, page).await
     }
 
     async fn list_environments_in_subscription(&self, subscription: &str) -> ArmResult<Listed<ManagedEnvironment>> {

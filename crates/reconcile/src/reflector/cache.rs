@@ -9,6 +9,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use aca_model::arm::{ContainerApp, EnvironmentStorage, ManagedEnvironment, ResourceId, Revision, Secret};
 use aca_model::desired::Stack;
 
+use super::packed::Packed;
 use crate::layout;
 use crate::observe::{app_id, environment_id};
 
@@ -63,23 +64,26 @@ impl Scope {
     }
 }
 
-/// One kept app and what was read about it at its current stamp.
+/// One kept app and what was read about it at its current stamp, packed (see [`Packed`]).
 #[derive(Debug, Clone)]
 pub(crate) struct AppEntry {
-    pub app: ContainerApp,
+    pub app: Packed<ContainerApp>,
+    /// The app's stamp, kept beside it: compared on every read of secrets and revisions.
+    pub stamp: Stamp,
     /// When it was installed (see `Cache::seq`).
     pub seq: u64,
     /// Nothing about it is in motion (see `app_settled`): reads may be served from here.
     pub settled: bool,
-    pub secrets: Option<(Stamp, Vec<Secret>)>,
-    pub revisions: Option<(Stamp, Vec<Revision>)>,
+    pub secrets: Option<(Stamp, Packed<Vec<Secret>>)>,
+    pub revisions: Option<(Stamp, Packed<Vec<Revision>>)>,
 }
 
 impl AppEntry {
-    pub fn new(app: ContainerApp, seq: u64) -> Self {
+    pub fn new(app: &ContainerApp, seq: u64) -> Self {
         AppEntry {
-            settled: app_settled(&app),
-            app,
+            settled: app_settled(app),
+            stamp: stamp(app),
+            app: Packed::new(app),
             seq,
             secrets: None,
             revisions: None,
@@ -93,9 +97,9 @@ pub(crate) struct Cache {
     /// Lower-cased subscriptions a full LIST has filled: only there does absence mean NotFound.
     pub filled: BTreeSet<String>,
     /// Declared environments that exist, by canonical id.
-    pub environments: BTreeMap<String, ManagedEnvironment>,
+    pub environments: BTreeMap<String, Packed<ManagedEnvironment>>,
     /// Storages of declared environments that declare storages, by canonical environment id.
-    pub storages: BTreeMap<String, Vec<EnvironmentStorage>>,
+    pub storages: BTreeMap<String, Packed<Vec<EnvironmentStorage>>>,
     /// Kept apps by canonical id.
     pub apps: BTreeMap<String, AppEntry>,
     /// Bumped by every install: an answer read before a later install (a write of ours, a
@@ -129,10 +133,10 @@ impl Cache {
         let seq = self.next_seq();
         match app {
             Some(app) if self.scope.keeps(&app) => {
-                let mut entry = AppEntry::new(app, seq);
+                let mut entry = AppEntry::new(&app, seq);
                 // What was read at the same stamp is still right.
                 if let Some(old) = self.apps.remove(&key)
-                    && stamp(&old.app) == stamp(&entry.app)
+                    && old.stamp == entry.stamp
                 {
                     entry.secrets = old.secrets;
                     entry.revisions = old.revisions.filter(|_| entry.settled);
@@ -149,12 +153,13 @@ impl Cache {
     /// nothing read before it is trusted.
     pub fn install_written(&mut self, id: &ResourceId, app: ContainerApp) {
         let seq = self.next_seq();
-        let mut entry = AppEntry::new(app, seq);
+        if !self.scope.keeps(&app) {
+            return;
+        }
+        let mut entry = AppEntry::new(&app, seq);
         // Its revisions are about to move (a new one starts, the old one drains).
         entry.settled = false;
-        if self.scope.keeps(&entry.app) {
-            self.apps.insert(id.canonical(), entry);
-        }
+        self.apps.insert(id.canonical(), entry);
     }
 
     /// Something of ours moved the app's revisions (an action): read them again, and the app.

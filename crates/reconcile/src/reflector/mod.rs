@@ -17,6 +17,7 @@
 
 mod api;
 mod cache;
+mod packed;
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -30,6 +31,7 @@ use tokio::time::Instant;
 
 use crate::api::ArmApi;
 use cache::{AppEntry, Cache, Scope};
+use packed::Packed;
 
 /// Storage lists one subscription's resync reads at once.
 pub const RESYNC_STORAGE_CONCURRENCY: usize = 16;
@@ -37,10 +39,14 @@ pub const RESYNC_STORAGE_CONCURRENCY: usize = 16;
 /// What one subscription's LISTs gave.
 struct Listing {
     pages: u32,
-    apps: Vec<ContainerApp>,
-    environments: BTreeMap<String, ManagedEnvironment>,
-    storages: BTreeMap<String, Vec<EnvironmentStorage>>,
+    /// Kept apps by canonical id, packed as their page arrived (their `seq` is set on install).
+    apps: Vec<(String, AppEntry)>,
+    environments: BTreeMap<String, Packed<ManagedEnvironment>>,
+    storages: StorageLists,
 }
+
+/// Storage lists by canonical environment id.
+type StorageLists = BTreeMap<String, Packed<Vec<EnvironmentStorage>>>;
 
 pub struct Reflector {
     inner: Arc<dyn ArmApi>,
@@ -126,10 +132,10 @@ impl Reflector {
             .into_iter()
             .filter(|(_, e)| e.seq > started)
             .collect();
-        for app in apps {
-            let key = app.id.as_deref().unwrap_or_default().to_ascii_lowercase();
+        for (key, mut entry) in apps {
             if let std::collections::btree_map::Entry::Vacant(slot) = kept.entry(key) {
-                slot.insert(AppEntry::new(app, cache.next_seq()));
+                entry.seq = cache.next_seq();
+                slot.insert(entry);
             }
         }
         let count = kept.len();
@@ -145,14 +151,44 @@ impl Reflector {
         })
     }
 
-    /// One subscription's share of a resync: its two LISTs (every page), then the storage
-    /// lists of its declared environments, [`RESYNC_STORAGE_CONCURRENCY`] at a time.
+    /// One subscription's share of a resync: its apps LIST (every page) beside its environments
+    /// LIST followed by the storage lists of its declared environments,
+    /// [`RESYNC_STORAGE_CONCURRENCY`] at a time.
     async fn list_subscription(inner: Arc<dyn ArmApi>, scope: Arc<Scope>, sub: String) -> ArmResult<Listing> {
-        let listed_apps = inner.list_apps_in_subscription(&sub).await?;
-        let listed_envs = inner.list_environments_in_subscription(&sub).await?;
-        let mut pages = listed_apps.pages + listed_envs.pages;
-        let apps = listed_apps.items.into_iter().filter(|a| scope.keeps(a)).collect();
-        let environments: BTreeMap<String, ManagedEnvironment> = listed_envs
+        let apps = async {
+            // Page by page: a subscription's apps are never all parsed at once.
+            let mut apps = Vec::new();
+            let pages = inner
+                .list_apps_in_subscription_paged(&sub, &mut |page| {
+                    for app in page.into_iter().filter(|a| scope.keeps(a)) {
+                        let key = app.id.as_deref().unwrap_or_default().to_ascii_lowercase();
+                        apps.push((key, AppEntry::new(&app, 0)));
+                    }
+                })
+                .await?;
+            Ok::<_, ArmError>((pages, apps))
+        };
+        let environments = Self::list_environments(inner.clone(), &scope, &sub);
+        let ((app_pages, apps), (env_pages, environments, storages)) =
+            futures_util::future::try_join(apps, environments).await?;
+        let pages = app_pages + env_pages;
+        Ok(Listing {
+            pages,
+            apps,
+            environments,
+            storages,
+        })
+    }
+
+    /// A subscription's declared environments (its LIST, every page) and their storage lists;
+    /// answers the pages read, storage lists included.
+    async fn list_environments(
+        inner: Arc<dyn ArmApi>,
+        scope: &Scope,
+        sub: &str,
+    ) -> ArmResult<(u32, BTreeMap<String, Packed<ManagedEnvironment>>, StorageLists)> {
+        let listed = inner.list_environments_in_subscription(sub).await?;
+        let environments: BTreeMap<String, ManagedEnvironment> = listed
             .items
             .into_iter()
             .filter_map(|env| {
@@ -175,17 +211,14 @@ impl Reflector {
                 }
             })
             .collect();
-        let storages: BTreeMap<String, Vec<EnvironmentStorage>> = stream::iter(lists)
+        let storages: StorageLists = stream::iter(lists)
             .buffer_unordered(RESYNC_STORAGE_CONCURRENCY)
+            .map_ok(|(env, listed)| (env, Packed::new(&listed)))
             .try_collect()
             .await?;
-        pages += storages.len() as u32;
-        Ok(Listing {
-            pages,
-            apps,
-            environments,
-            storages,
-        })
+        let pages = listed.pages + storages.len() as u32;
+        let environments = environments.into_iter().map(|(k, e)| (k, Packed::new(&e))).collect();
+        Ok((pages, environments, storages))
     }
 
     /// Re-reads the resource an event names: an app (or its revision, or a replica) with GET, an
@@ -246,14 +279,14 @@ impl Reflector {
         let exists = env.is_some();
         match env {
             Some(env) if cache.scope.environments.contains(&key) => {
-                cache.environments.insert(key.clone(), env);
+                cache.environments.insert(key.clone(), Packed::new(&env));
             }
             _ => {
                 cache.environments.remove(&key);
             }
         }
         match storages {
-            Some(s) => cache.storages.insert(key, s),
+            Some(s) => cache.storages.insert(key, Packed::new(&s)),
             None => cache.storages.remove(&key),
         };
         Ok(exists)
@@ -261,6 +294,6 @@ impl Reflector {
 
     /// The cached app, if the cache answers for it and holds it settled (for tests and status).
     pub fn cached_app(&self, id: &ResourceId) -> Option<ContainerApp> {
-        self.lock().apps.get(&id.canonical()).map(|e| e.app.clone())
+        self.lock().apps.get(&id.canonical()).map(|e| e.app.get())
     }
 }
