@@ -38,6 +38,9 @@ pub struct WatchRow {
     pub first_pass_s: f64,
     /// ARM reads in steady state, per app and hour (resyncs included).
     pub reads_per_app_hour: f64,
+    /// Passes in the quiet window: each stack's mean period, and the reads per app and pass.
+    pub period_s: Option<f64>,
+    pub reads_per_app_pass: Option<f64>,
     /// A full resync, as the operator logs it, and the LIST bound it is compared with.
     pub resync_s: Option<f64>,
     pub resync_bound_s: Option<f64>,
@@ -210,8 +213,12 @@ pub async fn measure(setup: &Setup<'_>, mode: &Mode, n: usize) -> WatchRow {
 
     // The quiet window: what steady state costs.
     sim.state().lock().expect("state").requests.clear();
+    let passes_before = op.count(|e| e["event"] == "pass");
     tokio::time::sleep(setup.quiet).await;
     let quiet_reads = reads(&sim);
+    let passes = op.count(|e| e["event"] == "pass") - passes_before;
+    let period_s = (passes > 0).then(|| setup.quiet.as_secs_f64() * n as f64 / passes as f64);
+    let reads_per_app_pass = (passes > 0).then(|| quiet_reads as f64 / (2 * passes) as f64);
     eprintln!("  quiet-window reads: {:?}", read_kinds(&sim));
     let per_hour = 3600.0 / setup.quiet.as_secs_f64();
     let resync_per_hour = mode
@@ -259,6 +266,8 @@ pub async fn measure(setup: &Setup<'_>, mode: &Mode, n: usize) -> WatchRow {
         subscriptions,
         first_pass_s,
         reads_per_app_hour,
+        period_s,
+        reads_per_app_pass,
         resync_s,
         resync_bound_s,
         latencies,
@@ -326,17 +335,18 @@ environments LIST's pages followed by its storage lists 16 at a time, at the sim
 subscription's read budget if longer; the slowest subscription's.\n\n",
         quiet.as_secs()
     ));
-    out.push_str("| mode | N stacks | apps | subs | first pass (s) | ARM reads/app/hour | full resync (s) | LIST bound (s) | drift p50 (s) | drift p99 (s) | edits missed | 429s | peak RSS (MiB) |\n");
-    out.push_str("|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
+    out.push_str("| mode | N stacks | apps | subs | first pass (s) | ARM reads/app/hour | passes in the window: period per stack (s) | full resync (s) | LIST bound (s) | drift p50 (s) | drift p99 (s) | edits missed | 429s | peak RSS (MiB) |\n");
+    out.push_str("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
     for r in rows {
         out.push_str(&format!(
-            "| {} | {} | {} | {} | {:.1} | {:.1} | {} | {} | {} | {} | {} | {} | {:.1} |\n",
+            "| {} | {} | {} | {} | {:.1} | {:.1} | {} | {} | {} | {} | {} | {} | {} | {:.1} |\n",
             r.mode,
             r.n,
             r.apps,
             r.subscriptions,
             r.first_pass_s,
             r.reads_per_app_hour,
+            if r.watches { "—".to_string() } else { secs(r.period_s) },
             secs(r.resync_s),
             secs(r.resync_bound_s),
             secs(r.percentile(50.0)),
@@ -353,14 +363,23 @@ subscription's read budget if longer; the slowest subscription's.\n\n",
         let Some(watching) = rows.iter().find(|r| r.n == n && r.watches) else {
             continue;
         };
-        let fewer = polling.map(|p| p.reads_per_app_hour / watching.reads_per_app_hour.max(f64::EPSILON));
+        let watched = watching.reads_per_app_hour.max(f64::EPSILON);
+        let fewer = polling.map(|p| p.reads_per_app_hour / watched);
+        // Polling at a true 30 s: its measured reads per app and pass, 120 passes an hour. Where
+        // ARM's throttle stretches the polling operator's period, the measured figure is lower.
+        let nominal = polling.and_then(|p| p.reads_per_app_pass).map(|r| r * 120.0 / watched);
         let mut checks = vec![
             (
                 format!(
-                    "≥ 20× fewer reads than polling ({})",
-                    fewer.map_or("—".into(), |f| format!("{f:.0}×"))
+                    "≥ 20× fewer reads than polling at 30 s ({} against 30 s: {} reads per app and pass × 120; {} against the polling operator as measured, period {} s)",
+                    nominal.map_or("—".into(), |f| format!("{f:.0}×")),
+                    polling
+                        .and_then(|p| p.reads_per_app_pass)
+                        .map_or("—".into(), |r| format!("{r:.1}")),
+                    fewer.map_or("—".into(), |f| format!("{f:.0}×")),
+                    secs(polling.and_then(|p| p.period_s)),
                 ),
-                fewer.is_some_and(|f| f >= 20.0),
+                nominal.is_some_and(|f| f >= 20.0),
             ),
             (
                 "full resync ≤ 1.2× the LIST bound".to_string(),
