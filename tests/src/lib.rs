@@ -104,7 +104,8 @@ fn clock_ticks() -> f64 {
 
 /// A scratch directory for one test, under `<tmp>/aca-e2e-<pid>/`. A test's directory outlives
 /// it (its files are there to read when it fails); the first call in each test process removes
-/// the directories of test processes that have ended, so runs do not pile up in `/tmp`.
+/// the directories of test processes that ended over an hour ago, so runs do not pile up in
+/// `/tmp` while a failed test's files survive the rest of its run (`--no-fail-fast`, nextest).
 pub fn scratch(name: &str) -> PathBuf {
     static SWEPT: OnceLock<()> = OnceLock::new();
     SWEPT.get_or_init(sweep_ended_runs);
@@ -116,9 +117,11 @@ pub fn scratch(name: &str) -> PathBuf {
     dir
 }
 
-/// Removes `<tmp>/aca-e2e-…-<pid>` directories whose process is gone (this layout and the older
-/// `aca-e2e-<name>-<pid>` one). Only where `/proc` says which processes live.
+/// Removes `<tmp>/aca-e2e-…-<pid>` directories whose process is gone and which nothing changed
+/// for an hour (this layout and the older `aca-e2e-<name>-<pid>` one). Only where `/proc` says
+/// which processes live.
 fn sweep_ended_runs() {
+    const AFTER: Duration = Duration::from_secs(3600);
     if !Path::new("/proc/self").exists() {
         return;
     }
@@ -131,7 +134,14 @@ fn sweep_ended_runs() {
             continue;
         };
         let pid = rest.rsplit('-').next().and_then(|p| p.parse::<u32>().ok());
+        let idle = entry
+            .metadata()
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.elapsed().ok())
+            .is_some_and(|age| age >= AFTER);
         if let Some(pid) = pid
+            && idle
             && !Path::new(&format!("/proc/{pid}")).exists()
         {
             let _ = std::fs::remove_dir_all(entry.path());

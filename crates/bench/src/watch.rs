@@ -92,9 +92,10 @@ pub struct Setup<'a> {
 }
 
 fn is_read(r: &Value) -> bool {
-    // listSecrets is a POST but reads; every other POST and every PUT/PATCH/DELETE writes.
+    // listSecrets is a POST but reads; every other POST and every PUT/PATCH/DELETE writes. A
+    // throttled answer (429) is retried: the retry is the read that counts.
     let path = r["path"].as_str().unwrap_or_default();
-    r["method"] == "GET" || path.ends_with("/listSecrets")
+    r["status"] != 429 && (r["method"] == "GET" || path.ends_with("/listSecrets"))
 }
 
 fn reads(sim: &Simulator) -> usize {
@@ -289,7 +290,8 @@ fn list_bound(sim: &Simulator, latency: Duration) -> Option<f64> {
     let state = state.lock().expect("state");
     // subscription → (apps LIST pages, environments LIST pages, storage lists)
     let mut per_sub: std::collections::BTreeMap<String, (usize, usize, usize)> = Default::default();
-    for r in state.requests.iter().filter(|r| r.method == "GET") {
+    // A throttled answer (429) is retried: the request that counts is the one answered.
+    for r in state.requests.iter().filter(|r| r.method == "GET" && r.status != 429) {
         let path = r.path.to_ascii_lowercase();
         let Some(sub) = path.split('/').nth(2) else {
             continue;

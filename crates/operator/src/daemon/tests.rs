@@ -235,6 +235,7 @@ async fn the_stacks_start_when_the_first_fill_was_tried_or_after_the_longest_wai
     let (_leader_tx, leader_rx) = watch::channel(false);
     let (filled_tx, filled_rx) = tokio::sync::oneshot::channel::<()>();
     let d = daemon(api.clone(), metrics.clone(), cancel.clone());
+    let health = d.health.clone();
     *d.start_after.lock().unwrap() = Some(Box::pin(async move {
         let _ = filled_rx.await;
     }));
@@ -242,6 +243,8 @@ async fn the_stacks_start_when_the_first_fill_was_tried_or_after_the_longest_wai
     let run = tokio::spawn(d.run(state_rx, leader_rx));
     tokio::time::sleep(Duration::from_secs(5)).await;
     assert_eq!(api.reads.load(Ordering::SeqCst), 0, "no read before the fill");
+    // Not ready while waiting: the stack is known and has not been reconciled.
+    assert_eq!(health.stale(), vec!["s".to_string()]);
     filled_tx.send(()).unwrap();
     let first = until_passes(&metrics, 1, Duration::from_secs(1)).await;
     assert!(first.duration_since(start) >= Duration::from_secs(5));
