@@ -110,7 +110,9 @@ impl Daemon {
     pub async fn run(self, desired: watch::Receiver<Arc<DesiredState>>, leader: watch::Receiver<bool>) {
         // Health and the status board know the stacks at once: /readyz says "not ready" while
         // the stacks wait for the cache, not "ready" with nothing to report.
-        self.stacks_changed(&desired.borrow().clone());
+        let (mut desired, mut leader) = (desired, leader);
+        let mut initial = desired.borrow_and_update().clone();
+        self.stacks_changed(&initial);
         let start_after = self.start_after.lock().expect("start lock").take();
         if let Some(ready) = start_after {
             tokio::select! {
@@ -125,11 +127,11 @@ impl Daemon {
         }
         // The start runs every stack of the state as it is now, as leader or not as it is now:
         // a reload or a leadership gain during the wait is covered by it, not run again after.
-        let mut desired = desired;
-        let mut leader = leader;
-        let initial = desired.borrow_and_update().clone();
+        if desired.has_changed().unwrap_or(false) {
+            initial = desired.borrow_and_update().clone();
+            self.stacks_changed(&initial);
+        }
         leader.borrow_and_update();
-        self.stacks_changed(&initial);
         let spread = self.initial_spread.unwrap_or_else(|| {
             initial
                 .stacks

@@ -110,15 +110,14 @@ impl Reflector {
         let start = Instant::now();
         let (scope, started) = {
             let cache = self.lock();
-            (cache.scope.clone(), cache.seq)
+            (Arc::new(cache.scope.clone()), cache.seq)
         };
         // Subscriptions at once (each has its own ARM budget, which the client paces); within
         // one, the storage lists a few at a time, as observation reads apps.
-        let shared = Arc::new(scope.clone());
         let each: Vec<_> = scope
             .subscriptions
             .iter()
-            .map(|sub| Self::list_subscription(self.inner.clone(), shared.clone(), sub.clone()))
+            .map(|sub| Self::list_subscription(self.inner.clone(), scope.clone(), sub.clone()))
             .collect();
         let listed = futures_util::future::try_join_all(each).await?;
         let (mut pages, mut apps) = (0, Vec::new());
@@ -190,12 +189,12 @@ impl Reflector {
         sub: &str,
     ) -> ArmResult<(u32, BTreeMap<String, Packed<ManagedEnvironment>>, StorageLists)> {
         let listed = inner.list_environments_in_subscription(sub).await?;
-        let environments: BTreeMap<String, ManagedEnvironment> = listed
+        let environments: BTreeMap<String, Packed<ManagedEnvironment>> = listed
             .items
-            .into_iter()
+            .iter()
             .filter_map(|env| {
                 let key = env.id.as_deref().unwrap_or_default().to_ascii_lowercase();
-                scope.environments.contains(&key).then_some((key, env))
+                scope.environments.contains(&key).then(|| (key, Packed::new(env)))
             })
             .collect();
         // The futures are built first (the stream holds futures, not a closure, so the resync
@@ -219,7 +218,6 @@ impl Reflector {
             .try_collect()
             .await?;
         let pages = listed.pages + storages.len() as u32;
-        let environments = environments.into_iter().map(|(k, e)| (k, Packed::new(&e))).collect();
         Ok((pages, environments, storages))
     }
 
