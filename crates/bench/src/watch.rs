@@ -6,10 +6,12 @@
 //! `drift_found` event is taken. A watching operator also pays for its full resyncs: their reads
 //! are counted once (the initial fill is one) and spread over the resync period.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
 use aca_model::arm::ResourceId;
+use aca_sim::state::RequestRecord;
 use aca_sim::{SimConfig, Simulator, StartOptions};
 use serde_json::{Value, json};
 
@@ -91,50 +93,58 @@ pub struct Setup<'a> {
     pub edits: usize,
 }
 
-fn is_read(r: &Value) -> bool {
-    // listSecrets is a POST but reads; every other POST and every PUT/PATCH/DELETE writes. A
-    // throttled answer (429) is retried: the retry is the read that counts.
-    let path = r["path"].as_str().unwrap_or_default();
-    r["status"] != 429 && (r["method"] == "GET" || path.ends_with("/listSecrets"))
+/// What kind of ARM read a request the simulator served was: `None` for a write, or for a
+/// throttled answer (429: it is retried, and the retry is the read that counts). listSecrets is
+/// a POST but reads; every other POST and every PUT/PATCH/DELETE writes.
+fn read_kind(r: &RequestRecord) -> Option<&'static str> {
+    if r.status == 429 {
+        return None;
+    }
+    let path = r.path.to_ascii_lowercase();
+    if path.ends_with("/listsecrets") {
+        return Some("listSecrets");
+    }
+    if r.method != "GET" {
+        return None;
+    }
+    let subscription_wide = !path.contains("/resourcegroups/");
+    Some(if path.ends_with("/revisions") {
+        "revisions"
+    } else if path.ends_with("/storages") {
+        "storages"
+    } else if path.ends_with("/containerapps") {
+        if subscription_wide {
+            "subscription app LIST"
+        } else {
+            "group app LIST"
+        }
+    } else if path.ends_with("/managedenvironments") {
+        if subscription_wide {
+            "subscription environment LIST"
+        } else {
+            "group environment LIST"
+        }
+    } else if path.contains("/containerapps/") {
+        "app GET"
+    } else if path.contains("/managedenvironments/") {
+        "environment GET"
+    } else {
+        "other"
+    })
 }
 
 fn reads(sim: &Simulator) -> usize {
     let state = sim.state();
     let state = state.lock().expect("state");
-    state
-        .requests
-        .iter()
-        .map(|r| serde_json::to_value(r).expect("json"))
-        .filter(is_read)
-        .count()
+    state.requests.iter().filter_map(read_kind).count()
 }
 
 /// The reads the simulator served, by kind (for the log: where a mode's reads go).
-fn read_kinds(sim: &Simulator) -> std::collections::BTreeMap<&'static str, usize> {
+fn read_kinds(sim: &Simulator) -> BTreeMap<&'static str, usize> {
     let state = sim.state();
     let state = state.lock().expect("state");
-    let mut kinds = std::collections::BTreeMap::new();
-    for r in state.requests.iter() {
-        let path = r.path.to_ascii_lowercase();
-        let kind = if path.ends_with("/listsecrets") {
-            "listSecrets"
-        } else if r.method != "GET" {
-            continue;
-        } else if path.ends_with("/revisions") {
-            "revisions"
-        } else if path.ends_with("/storages") {
-            "storages"
-        } else if path.ends_with("/containerapps") {
-            "app LIST"
-        } else if path.ends_with("/managedenvironments") {
-            "environment LIST"
-        } else if path.contains("/containerapps/") {
-            "app GET"
-        } else if path.contains("/managedenvironments/") {
-            "environment GET"
-        } else {
-            "other"
-        };
+    let mut kinds = BTreeMap::new();
+    for kind in state.requests.iter().filter_map(read_kind) {
         *kinds.entry(kind).or_default() += 1;
     }
     kinds
@@ -282,28 +292,23 @@ pub async fn measure(setup: &Setup<'_>, mode: &Mode, n: usize) -> WatchRow {
 /// subscription, its apps LIST's pages one after another (each page's `nextLink` names the next)
 /// beside its environments LIST's pages followed by its storage lists
 /// [`RESYNC_STORAGE_CONCURRENCY`] at a time, at the simulator's latency; or those reads over the
-/// subscription's read budget, if longer. The slowest subscription sets
-/// it. `None` when the log holds no subscription LIST.
+/// subscription's read budget, if longer. The slowest subscription sets it. `None` when the log holds no subscription LIST.
 fn list_bound(sim: &Simulator, latency: Duration) -> Option<f64> {
     use aca_reconcile::reflector::RESYNC_STORAGE_CONCURRENCY;
     let state = sim.state();
     let state = state.lock().expect("state");
     // subscription → (apps LIST pages, environments LIST pages, storage lists)
-    let mut per_sub: std::collections::BTreeMap<String, (usize, usize, usize)> = Default::default();
-    // A throttled answer (429) is retried: the request that counts is the one answered.
-    for r in state.requests.iter().filter(|r| r.method == "GET" && r.status != 429) {
-        let path = r.path.to_ascii_lowercase();
-        let Some(sub) = path.split('/').nth(2) else {
+    let mut per_sub: BTreeMap<String, (usize, usize, usize)> = BTreeMap::new();
+    for r in state.requests.iter() {
+        let (Some(kind), Some(sub)) = (read_kind(r), r.path.split('/').nth(2)) else {
             continue;
         };
-        let entry = per_sub.entry(sub.to_string()).or_default();
-        let subscription_wide = !path.contains("/resourcegroups/");
-        if subscription_wide && path.ends_with("/providers/microsoft.app/containerapps") {
-            entry.0 += 1;
-        } else if subscription_wide && path.ends_with("/providers/microsoft.app/managedenvironments") {
-            entry.1 += 1;
-        } else if path.ends_with("/storages") {
-            entry.2 += 1;
+        let entry = per_sub.entry(sub.to_ascii_lowercase()).or_default();
+        match kind {
+            "subscription app LIST" => entry.0 += 1,
+            "subscription environment LIST" => entry.1 += 1,
+            "storages" => entry.2 += 1,
+            _ => {}
         }
     }
     per_sub
