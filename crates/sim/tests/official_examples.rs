@@ -5,10 +5,13 @@
 //! tests say they were skipped).
 
 mod common;
+// The model's tests' lookup of the fixtures and the official examples (one copy of the rule and
+// of its SKIPPED line).
+#[path = "../../model/tests/examples/mod.rs"]
+mod examples;
 
 use std::collections::BTreeSet;
-use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use aca_sim::{Simulator, StartOptions};
 use common::*;
@@ -33,7 +36,7 @@ struct Examples {
 fn fixtures() -> Examples {
     let rg = "/subscriptions/3f2c1a7e-8b4d-4e9a-9c21-5d6e7f8a9b0c/resourceGroups/rg-fixtures/providers";
     Examples {
-        dir: Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/arm"),
+        dir: examples::fixtures_dir(),
         environment_id: const_str(rg, "/Microsoft.App/managedEnvironments/fixture-env"),
         storages: [
             ("ManagedEnvironmentsStorages_CreateOrUpdate.json", "uploads-share"),
@@ -59,14 +62,7 @@ fn const_str(a: &str, b: &str) -> &'static str {
 
 /// The official examples, or `None` after saying (past the harness's capture) that `test` was skipped.
 fn official(test: &str) -> Option<Examples> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/arm-examples");
-    if !dir.is_dir() {
-        let _ = writeln!(
-            std::io::stderr(),
-            "SKIPPED {test}: no ../shared/arm-examples beside the repository (CI has it); the project's fixtures cover the same property"
-        );
-        return None;
-    }
+    let dir = examples::official_dir(test, "the project's fixtures cover the same property")?;
     let rg = "/subscriptions/34adfa4f-cedf-4dc0-ba29-b6d1a69ab345/resourceGroups/rg/providers";
     Some(Examples {
         dir,
