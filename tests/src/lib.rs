@@ -68,10 +68,16 @@ pub fn fast_sim() -> SimConfig {
     }
 }
 
+/// The `sidecar` scenario with the fast timings of [`fast_sim`].
 pub async fn sim() -> Simulator {
+    sidecar_sim(fast_sim()).await
+}
+
+/// The `sidecar` scenario (Langfuse with its ClickHouse sidecar) with these timings.
+pub async fn sidecar_sim(config: SimConfig) -> Simulator {
     Simulator::start(StartOptions {
         scenario: Some("sidecar".into()),
-        config: fast_sim(),
+        config,
         ..StartOptions::default()
     })
     .await

@@ -5,7 +5,7 @@
 use std::time::{Duration, Instant};
 
 use aca_e2e::*;
-use aca_sim::{SimConfig, Simulator, StartOptions};
+use aca_sim::{SimConfig, Simulator};
 use serde_json::{Value, json};
 
 fn plan(sim: &Simulator) -> String {
@@ -31,18 +31,13 @@ fn wired_seconds(plan: &str) -> f64 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn plan_states_the_expected_outage_from_the_revision_start_times() {
-    let sim = Simulator::start(StartOptions {
-        scenario: Some("sidecar".into()),
-        config: SimConfig {
-            lro_duration: Duration::from_millis(200),
-            revision_start: Duration::from_millis(1500),
-            overlap: Duration::from_millis(500),
-            ..fast_sim()
-        },
-        ..StartOptions::default()
+    let sim = aca_e2e::sidecar_sim(SimConfig {
+        lro_duration: Duration::from_millis(200),
+        revision_start: Duration::from_millis(1500),
+        overlap: Duration::from_millis(500),
+        ..fast_sim()
     })
-    .await
-    .unwrap();
+    .await;
     // No revision was ever replaced: the stated default.
     let first = plan(&sim);
     assert!(first.contains("no replaced revision observed: assumed 60 s"), "{first}");

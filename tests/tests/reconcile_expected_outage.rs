@@ -9,23 +9,18 @@ use std::time::Duration;
 use aca_model::arm::ResourceId;
 use aca_reconcile::playbook::{DEFAULT_REVISION_START, expected_outage};
 use aca_reconcile::{ArmApi, observe, preflight};
-use aca_sim::{SimConfig, Simulator, StartOptions};
+use aca_sim::SimConfig;
 use serde_json::{Value, json};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn plan_expects_the_outage_from_observed_revision_start_times() {
-    let sim = Simulator::start(StartOptions {
-        scenario: Some("sidecar".into()),
-        config: SimConfig {
-            lro_duration: Duration::from_millis(200),
-            revision_start: Duration::from_millis(1200),
-            overlap: Duration::from_millis(600),
-            ..SimConfig::default()
-        },
-        ..StartOptions::default()
+    let sim = aca_e2e::sidecar_sim(SimConfig {
+        lro_duration: Duration::from_millis(200),
+        revision_start: Duration::from_millis(1200),
+        overlap: Duration::from_millis(600),
+        ..SimConfig::default()
     })
-    .await
-    .unwrap();
+    .await;
     let api = simulated::client(&sim);
     let stack = aca_e2e::example_stack();
     let (host, clickhouse) = (stack.app("langfuse").unwrap(), stack.app("clickhouse").unwrap());

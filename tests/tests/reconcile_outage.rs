@@ -7,26 +7,21 @@ use std::time::{Duration, Instant};
 
 use aca_reconcile::playbook::OutageClock;
 use aca_reconcile::{ExecSettings, PassOptions, StepEvent, run_pass};
-use aca_sim::{SimConfig, Simulator, StartOptions};
+use aca_sim::SimConfig;
 use serde_json::Value;
 
 const POLL: Duration = Duration::from_millis(150);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_reported_outage_is_the_simulators() {
-    let sim = Simulator::start(StartOptions {
-        scenario: Some("sidecar".into()),
-        config: SimConfig {
-            lro_duration: Duration::from_millis(200),
-            revision_start: Duration::from_millis(1200),
-            overlap: Duration::from_millis(600),
-            stop_delay: Duration::from_millis(100),
-            ..SimConfig::default()
-        },
-        ..StartOptions::default()
+    let sim = aca_e2e::sidecar_sim(SimConfig {
+        lro_duration: Duration::from_millis(200),
+        revision_start: Duration::from_millis(1200),
+        overlap: Duration::from_millis(600),
+        stop_delay: Duration::from_millis(100),
+        ..SimConfig::default()
     })
-    .await
-    .unwrap();
+    .await;
     let api = simulated::client(&sim);
     let stack = aca_e2e::example_stack();
     let clock = OutageClock::default();

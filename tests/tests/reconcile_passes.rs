@@ -8,7 +8,7 @@ use std::time::Duration;
 use aca_arm::ArmClient;
 use aca_model::desired::{Mode, Stack};
 use aca_reconcile::{DriftOutcome, DriftSeverity, ExecSettings, PassOptions, Step, run_pass};
-use aca_sim::{SimConfig, Simulator, StartOptions};
+use aca_sim::{SimConfig, Simulator};
 use serde_json::Value;
 
 fn stack() -> Stack {
@@ -23,13 +23,7 @@ async fn start() -> Simulator {
         stop_delay: Duration::from_millis(100),
         ..SimConfig::default()
     };
-    Simulator::start(StartOptions {
-        scenario: Some("sidecar".into()),
-        config,
-        ..StartOptions::default()
-    })
-    .await
-    .unwrap()
+    aca_e2e::sidecar_sim(config).await
 }
 
 fn client(sim: &Simulator) -> ArmClient {

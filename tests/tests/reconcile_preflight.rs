@@ -5,7 +5,7 @@ mod simulated;
 use aca_arm::ArmClient;
 use aca_model::desired::load_str;
 use aca_reconcile::{Level, PassOptions, observe, preflight, run_pass};
-use aca_sim::{Simulator, StartOptions};
+use aca_sim::{SimConfig, Simulator};
 
 const HEAD: &str = "stacks:
   - name: langfuse
@@ -27,12 +27,7 @@ const HEAD: &str = "stacks:
 ";
 
 async fn setup() -> (Simulator, ArmClient) {
-    let sim = Simulator::start(StartOptions {
-        scenario: Some("sidecar".into()),
-        ..StartOptions::default()
-    })
-    .await
-    .unwrap();
+    let sim = aca_e2e::sidecar_sim(SimConfig::default()).await;
     let client = simulated::client(&sim);
     (sim, client)
 }

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use aca_model::desired::Stack;
 use aca_reconcile::{ExecSettings, PassOptions, run_pass};
-use aca_sim::{SimConfig, Simulator, StartOptions};
+use aca_sim::{SimConfig, Simulator};
 use serde_json::{Value, json};
 
 fn stack() -> Stack {
@@ -45,19 +45,14 @@ async fn clickhouse_container(sim: &Simulator) -> Value {
 
 #[tokio::test]
 async fn probes_are_created_compared_and_restored() {
-    let sim = Simulator::start(StartOptions {
-        scenario: Some("sidecar".into()),
-        config: SimConfig {
-            lro_duration: Duration::from_millis(100),
-            revision_start: Duration::from_millis(150),
-            overlap: Duration::from_millis(300),
-            stop_delay: Duration::from_millis(100),
-            ..SimConfig::default()
-        },
-        ..StartOptions::default()
+    let sim = aca_e2e::sidecar_sim(SimConfig {
+        lro_duration: Duration::from_millis(100),
+        revision_start: Duration::from_millis(150),
+        overlap: Duration::from_millis(300),
+        stop_delay: Duration::from_millis(100),
+        ..SimConfig::default()
     })
-    .await
-    .unwrap();
+    .await;
     let api = simulated::client(&sim);
     let stack = stack();
     let report = run_pass(&api, &stack, options(), &|_| {}).await;

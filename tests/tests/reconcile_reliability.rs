@@ -31,13 +31,7 @@ fn fast() -> SimConfig {
 }
 
 async fn start() -> Simulator {
-    Simulator::start(StartOptions {
-        scenario: Some("sidecar".into()),
-        config: fast(),
-        ..StartOptions::default()
-    })
-    .await
-    .unwrap()
+    aca_e2e::sidecar_sim(fast()).await
 }
 
 fn config(sim: &Simulator) -> ArmConfig {

@@ -8,7 +8,7 @@ use aca_arm::ArmClient;
 use aca_model::desired::{Stack, load_str};
 use aca_reconcile::{Finding, Level, observe, preflight};
 use aca_sim::scenario::SIDECAR_CLICKHOUSE_PASSWORD;
-use aca_sim::{Simulator, StartOptions};
+use aca_sim::{SimConfig, Simulator};
 
 /// A stack with a dedicated ClickHouse app; each field is YAML spliced into it.
 struct Yaml {
@@ -84,12 +84,7 @@ impl Yaml {
 }
 
 async fn setup() -> (Simulator, ArmClient) {
-    let sim = Simulator::start(StartOptions {
-        scenario: Some("sidecar".into()),
-        ..StartOptions::default()
-    })
-    .await
-    .unwrap();
+    let sim = aca_e2e::sidecar_sim(SimConfig::default()).await;
     let client = simulated::client(&sim);
     (sim, client)
 }
