@@ -95,10 +95,7 @@ pub(super) fn route(state: &mut State, req: &Request, fault: Option<&Fault>, now
                         &env_id,
                     )?;
                     let prefix = format!("{}/storages/", env_id.canonical());
-                    let value: Vec<Value> = state
-                        .storages
-                        .iter()
-                        .filter(|(k, _)| k.starts_with(&prefix))
+                    let value: Vec<Value> = super::lists::in_range(&state.storages, &prefix)
                         .map(|(_, v)| environments::storage_view(v))
                         .collect();
                     Ok(Reply::json(StatusCode::OK, json!({ "value": value })))
