@@ -78,6 +78,34 @@ fn the_langfuse_example_reads_as_designed() {
     ));
 }
 
+/// A daemon keeps every stack parsed for its life: the loader gives back what parsing grew
+/// (decision 0036). Each of these lists was grown by pushing, to a capacity above its length.
+#[test]
+fn a_loaded_state_keeps_no_spare_room() {
+    let loaded = load_file(&repo().join("deploy/examples/langfuse.yaml")).unwrap();
+    let spare = |what: &str, capacity: usize, len: usize| assert_eq!(capacity, len, "{what}: room left over");
+    for stack in &loaded.state.stacks {
+        spare("apps", stack.apps.capacity(), stack.apps.len());
+        for app in &stack.apps {
+            spare("containers", app.containers.capacity(), app.containers.len());
+            spare("volumes", app.volumes.capacity(), app.volumes.len());
+            for vars in app.env.values() {
+                spare("env", vars.capacity(), vars.len());
+                for var in vars {
+                    if let EnvValue::Literal(t) = &var.value {
+                        spare("segments", t.segments.capacity(), t.segments.len());
+                    }
+                }
+            }
+            for c in &app.containers {
+                if let Some(p) = &c.probes {
+                    spare("probes", p.capacity(), p.len());
+                }
+            }
+        }
+    }
+}
+
 #[test]
 fn tab_unknown_key_and_singleton_max_are_three_located_errors() {
     let err = load_file(&repo().join("crates/model/tests/fixtures/three-errors.yaml")).unwrap_err();

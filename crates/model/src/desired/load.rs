@@ -141,7 +141,7 @@ fn not_utf8(file: &str, bytes: &[u8], valid_up_to: usize) -> Diagnostic {
     d.items.remove(0)
 }
 
-fn finish(state: DesiredState, mut diags: Vec<Diagnostic>) -> Result<Loaded, LoadError> {
+fn finish(mut state: DesiredState, mut diags: Vec<Diagnostic>) -> Result<Loaded, LoadError> {
     // Each stack with its index in its own file, for the `stacks[i]` of messages.
     let indexed: Vec<(usize, &super::Stack)> = state
         .stacks
@@ -165,6 +165,7 @@ fn finish(state: DesiredState, mut diags: Vec<Diagnostic>) -> Result<Loaded, Loa
         diags.sort_by(|a, b| (a.severity, &a.file, a.loc).cmp(&(b.severity, &b.file, b.loc)));
         return Err(LoadError::Invalid(diags));
     }
+    state.shrink_to_fit();
     Ok(Loaded { state, warnings: diags })
 }
 

@@ -9,6 +9,7 @@ mod docs;
 mod image;
 mod keys;
 mod load;
+mod name_map;
 mod reference;
 mod schema;
 mod types;
@@ -22,6 +23,7 @@ pub use keys::{KeyDoc, SCHEMA};
 pub use load::{
     LoadError, Loaded, StackRules, expand_paths, load_file, load_paths, load_paths_with, load_str, load_str_with,
 };
+pub use name_map::NameMap;
 pub use reference::{Reference, Segment, TemplateString, parse_template};
 pub use schema::parse_duration;
 pub use types::*;

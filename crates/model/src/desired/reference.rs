@@ -105,6 +105,8 @@ pub fn parse_template(raw: &str, loc: Loc) -> Result<TemplateString, String> {
     if !text.is_empty() || segments.is_empty() {
         segments.push(Segment::Text(text));
     }
+    // Kept for the daemon's life: no room left over from growing.
+    segments.shrink_to_fit();
     Ok(TemplateString {
         raw: raw.to_string(),
         segments,

@@ -7,7 +7,7 @@ mod app;
 mod container;
 mod fields;
 
-use std::collections::BTreeMap;
+use super::name_map::NameMap;
 use std::time::Duration;
 
 use super::diagnostic::Diagnostics;
@@ -122,8 +122,8 @@ fn is_guid(s: &str) -> bool {
             .all(|(g, n)| g.len() == n && g.chars().all(|c| c.is_ascii_hexdigit()))
 }
 
-fn read_storages(d: &mut Diagnostics, stack: &Obj) -> BTreeMap<String, StorageSpec> {
-    let mut out = BTreeMap::new();
+fn read_storages(d: &mut Diagnostics, stack: &Obj) -> NameMap<StorageSpec> {
+    let mut out = NameMap::new();
     let Some(node) = stack.get("storages") else {
         return out;
     };

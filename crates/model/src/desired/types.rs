@@ -1,9 +1,9 @@
 //! The validated desired-state types. Anything optional here is "not owned": the operator neither
 //! compares nor writes it.
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
+use super::name_map::NameMap;
 use super::reference::TemplateString;
 use super::yaml::Loc;
 use crate::quantity::{Cpu, Memory};
@@ -14,6 +14,19 @@ pub struct DesiredState {
 }
 
 impl DesiredState {
+    /// Gives back the room left over from parsing (vectors grown by doubling): a daemon keeps
+    /// every stack parsed for its whole life (decision 0036). The loader calls it.
+    pub fn shrink_to_fit(&mut self) {
+        self.stacks.shrink_to_fit();
+        for stack in &mut self.stacks {
+            stack.storages.shrink_to_fit();
+            stack.apps.shrink_to_fit();
+            for app in &mut stack.apps {
+                app.shrink_to_fit();
+            }
+        }
+    }
+
     /// The names of the operator's environment variables the state reads (`${env:NAME}`).
     pub fn env_references(&self) -> std::collections::BTreeSet<String> {
         let mut names = std::collections::BTreeSet::new();
@@ -43,7 +56,7 @@ pub struct Stack {
     /// When drift may be corrected (invariant breaches always are); `None`: always.
     pub correction_window: Option<super::window::CorrectionWindow>,
     /// Keyed by the environment storage's name.
-    pub storages: BTreeMap<String, StorageSpec>,
+    pub storages: NameMap<StorageSpec>,
     /// In file order; dependencies are ordered by the planner, not by this list.
     pub apps: Vec<AppSpec>,
     /// The file the stack came from, for messages.
@@ -114,14 +127,14 @@ pub struct AppSpec {
     /// Containers the YAML owns, matched by name. Others are left alone.
     pub containers: Vec<ContainerSpec>,
     /// Environment variables per container name, for containers whose other fields are not owned.
-    pub env: BTreeMap<String, Vec<EnvSpec>>,
+    pub env: NameMap<Vec<EnvSpec>>,
     pub volumes: Vec<VolumeSpec>,
     pub ingress: Option<IngressSpec>,
     /// `None`: not owned. `Some(vec![])`: there must be none.
     pub additional_ports: Option<Vec<PortSpec>>,
     /// Containers that must not exist in this app (e.g. a database sidecar moved to its own app).
     pub forbid_containers: Vec<String>,
-    pub secrets: BTreeMap<String, SecretSpec>,
+    pub secrets: NameMap<SecretSpec>,
     pub loc: Loc,
 }
 
@@ -281,6 +294,31 @@ impl PortSpec {
 }
 
 impl AppSpec {
+    fn shrink_to_fit(&mut self) {
+        let AppSpec {
+            containers,
+            env,
+            volumes,
+            additional_ports,
+            forbid_containers,
+            secrets,
+            ..
+        } = self;
+        containers.shrink_to_fit();
+        for c in containers.iter_mut() {
+            c.volume_mounts.iter_mut().for_each(Vec::shrink_to_fit);
+            c.probes.iter_mut().for_each(Vec::shrink_to_fit);
+        }
+        env.shrink_to_fit();
+        for vars in env.values_mut() {
+            vars.shrink_to_fit();
+        }
+        volumes.shrink_to_fit();
+        additional_ports.iter_mut().for_each(Vec::shrink_to_fit);
+        forbid_containers.shrink_to_fit();
+        secrets.shrink_to_fit();
+    }
+
     /// `(min, max)` the YAML wants, with a singleton's implied 1/1.
     pub fn desired_scale(&self) -> ScaleSpec {
         if self.singleton {

@@ -1,6 +1,6 @@
 //! One app: its scale, volumes, secrets, ingress and ports (containers in [`super::container`]).
 
-use std::collections::BTreeMap;
+use super::super::name_map::NameMap;
 
 use super::super::diagnostic::{Diagnostics, suggest};
 use super::super::types::*;
@@ -13,7 +13,7 @@ pub(super) fn read_app(
     key: &Key,
     node: &Node,
     path: &str,
-    storages: &BTreeMap<String, StorageSpec>,
+    storages: &NameMap<StorageSpec>,
 ) -> Option<AppSpec> {
     let obj = Obj::open(d, node, path, "app")?;
     let name = obj.string(d, "name").unwrap_or_else(|| key.name.clone());
@@ -63,7 +63,7 @@ pub(super) fn read_app(
             None => None,
         },
     };
-    let mut env = BTreeMap::new();
+    let mut env = NameMap::new();
     if let Some(env_node) = obj.get("env")
         && let Some(entries) = as_map(d, env_node, &obj.field("env"))
     {
@@ -121,7 +121,9 @@ pub(super) fn read_app(
         }
     }
     for (name, vars) in inline_env {
-        env.entry(name).or_insert(vars);
+        if !env.contains_key(&name) {
+            env.insert(name, vars);
+        }
     }
     let secrets = read_secrets(d, &obj);
     Some(AppSpec {
@@ -199,11 +201,7 @@ pub(super) fn read_scale(d: &mut Diagnostics, app: &Obj, singleton: bool) -> Opt
     Some(ScaleSpec { min, max })
 }
 
-pub(super) fn read_volumes(
-    d: &mut Diagnostics,
-    app: &Obj,
-    storages: &BTreeMap<String, StorageSpec>,
-) -> Vec<VolumeSpec> {
+pub(super) fn read_volumes(d: &mut Diagnostics, app: &Obj, storages: &NameMap<StorageSpec>) -> Vec<VolumeSpec> {
     let mut out: Vec<VolumeSpec> = Vec::new();
     for (i, node) in app.seq(d, "volumes").unwrap_or(&[]).iter().enumerate() {
         let path = format!("{}[{i}]", app.field("volumes"));
@@ -240,8 +238,8 @@ pub(super) fn read_volumes(
     out
 }
 
-pub(super) fn read_secrets(d: &mut Diagnostics, app: &Obj) -> BTreeMap<String, SecretSpec> {
-    let mut out = BTreeMap::new();
+pub(super) fn read_secrets(d: &mut Diagnostics, app: &Obj) -> NameMap<SecretSpec> {
+    let mut out = NameMap::new();
     let Some(node) = app.get("secrets") else { return out };
     let Some(entries) = as_map(d, node, &app.field("secrets")) else {
         return out;
