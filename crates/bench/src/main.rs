@@ -36,6 +36,9 @@ struct Args {
     idle_seconds: u64,
     /// Sizes of the polling-against-watching comparison (stacks of 2 apps).
     watch_sizes: Vec<usize>,
+    /// Only the watching mode of the comparison (a quick look at its memory and resync; the
+    /// report then has no polling rows to compare reads with).
+    watching_only: bool,
     quiet: Duration,
     edits: usize,
 }
@@ -48,6 +51,7 @@ fn parse_args() -> Args {
         operator: PathBuf::from("target/release/aca-operator"),
         idle_seconds: 60,
         watch_sizes: vec![500, 2500],
+        watching_only: false,
         quiet: Duration::from_secs(30),
         edits: 10,
     };
@@ -69,6 +73,7 @@ fn parse_args() -> Args {
                     .map(|s| s.trim().parse().expect("a number"))
                     .collect()
             }
+            "--watching-only" => args.watching_only = true,
             "--quiet-seconds" => args.quiet = Duration::from_secs(value().parse().expect("seconds")),
             "--edits" => args.edits = value().parse().expect("a number"),
             "--latency-ms" => args.latency = Duration::from_millis(value().parse().expect("milliseconds")),
@@ -77,7 +82,7 @@ fn parse_args() -> Args {
             "--idle-seconds" => args.idle_seconds = value().parse().expect("seconds"),
             "--help" | "-h" => {
                 println!(
-                    "aca-bench [--sizes 1,10,100,500] [--watch-sizes 500,2500] [--quiet-seconds 30] [--edits 10] [--latency-ms 80] [--idle-seconds 60] [--out docs] [--operator target/release/aca-operator]"
+                    "aca-bench [--sizes 1,10,100,500] [--watch-sizes 500,2500] [--watching-only] [--quiet-seconds 30] [--edits 10] [--latency-ms 80] [--idle-seconds 60] [--out docs] [--operator target/release/aca-operator]"
                 );
                 std::process::exit(0);
             }
@@ -303,7 +308,8 @@ async fn compare_watching(args: &Args, template: &[Value], desired: &Path) -> Ve
     };
     let mut rows = Vec::new();
     for &n in &args.watch_sizes {
-        for mode in [&polling, &watching] {
+        let modes = if args.watching_only { vec![&watching] } else { vec![&polling, &watching] };
+        for mode in modes {
             eprintln!("aca-bench: {}, N = {n} stacks ({} apps)", mode.name, 2 * n);
             let row = watch::measure(&setup, mode, n).await;
             eprintln!("  {}", row.summary());

@@ -55,6 +55,8 @@ impl StatusBoard {
             .collect();
         let mut stacks = self.stacks.lock().expect("status lock");
         let mut old: Vec<StackStatus> = std::mem::take(&mut *stacks);
+        // Kept until the next reload: no room left over from growing.
+        stacks.reserve_exact(desired.stacks.len());
         for stack in &desired.stacks {
             let mut status = match old.iter().position(|s| s.name == stack.name) {
                 Some(i) => old.swap_remove(i),
