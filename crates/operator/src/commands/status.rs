@@ -62,7 +62,7 @@ async fn fetch(args: &StatusArgs) -> Result<(StatusDoc, String), CliError> {
 }
 
 fn status_of(c: Option<&Condition>) -> String {
-    c.map_or_else(|| "-".into(), |c| c.status.clone())
+    c.map_or_else(|| "-".into(), |c| c.status.to_string())
 }
 
 fn age(now: OffsetDateTime, at: &str) -> String {

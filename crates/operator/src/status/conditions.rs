@@ -12,6 +12,8 @@
 //!
 //! A stack's condition aggregates its apps' and adds the stack-level drift and errors.
 
+use std::borrow::Cow;
+
 use aca_reconcile::{Drift, DriftOutcome, DriftSeverity, PassReport, StepOutcome};
 use time::OffsetDateTime;
 
@@ -27,10 +29,10 @@ impl Condition {
 /// Sets a condition: the transition time moves only when the status does.
 pub fn set_condition(
     conditions: &mut Vec<Condition>,
-    kind: &str,
-    status: &str,
-    reason: &str,
-    message: String,
+    kind: &'static str,
+    status: &'static str,
+    reason: &'static str,
+    message: impl Into<Cow<'static, str>>,
     now: OffsetDateTime,
 ) {
     set_condition_until(conditions, kind, status, reason, message, None, now);
@@ -38,29 +40,33 @@ pub fn set_condition(
 
 fn set_condition_until(
     conditions: &mut Vec<Condition>,
-    kind: &str,
-    status: &str,
-    reason: &str,
-    message: String,
+    kind: &'static str,
+    status: &'static str,
+    reason: &'static str,
+    message: impl Into<Cow<'static, str>>,
     until: Option<OffsetDateTime>,
     now: OffsetDateTime,
 ) {
-    let message = scrub(&message);
+    // A constant message holds no secret; a built one may quote a live value.
+    let message = match message.into() {
+        Cow::Borrowed(text) => Cow::Borrowed(text),
+        Cow::Owned(text) => Cow::Owned(scrub(&text)),
+    };
     let until = until.map(rfc3339);
     match conditions.iter_mut().find(|c| c.kind == kind) {
         Some(c) => {
             if c.status != status {
                 c.last_transition_time = rfc3339(now);
-                c.status = status.to_string();
+                c.status = Cow::Borrowed(status);
             }
-            c.reason = reason.to_string();
+            c.reason = Cow::Borrowed(reason);
             c.message = message;
             c.until = until;
         }
         None => conditions.push(Condition {
-            kind: kind.to_string(),
-            status: status.to_string(),
-            reason: reason.to_string(),
+            kind: Cow::Borrowed(kind),
+            status: Cow::Borrowed(status),
+            reason: Cow::Borrowed(reason),
             message,
             last_transition_time: rfc3339(now),
             until,
@@ -76,7 +82,7 @@ pub fn initial_conditions(now: OffsetDateTime) -> Vec<Condition> {
         SYNCED,
         "Unknown",
         "NoPassYet",
-        "no reconcile pass has finished yet".into(),
+        "no reconcile pass has finished yet",
         now,
     );
     set_condition(
@@ -84,11 +90,11 @@ pub fn initial_conditions(now: OffsetDateTime) -> Vec<Condition> {
         HEALTHY,
         "Unknown",
         "NoPassYet",
-        "no reconcile pass has finished yet".into(),
+        "no reconcile pass has finished yet",
         now,
     );
-    set_condition(&mut c, PROGRESSING, "False", "Idle", "no step is running".into(), now);
-    set_condition(&mut c, HELD, "False", "NotHeld", "corrections are not held".into(), now);
+    set_condition(&mut c, PROGRESSING, "False", "Idle", "no step is running", now);
+    set_condition(&mut c, HELD, "False", "NotHeld", "corrections are not held", now);
     c
 }
 
@@ -116,7 +122,7 @@ fn judge(
     now: OffsetDateTime,
 ) {
     if !observed {
-        let why = failure.unwrap_or_else(|| "the live state could not be read".into());
+        let why = failure.unwrap_or_else(|| "the live state could not be read".to_string());
         set_condition(conditions, SYNCED, "Unknown", "ObserveFailed", why.clone(), now);
         set_condition(conditions, HEALTHY, "Unknown", "ObserveFailed", why, now);
         return;
@@ -128,7 +134,7 @@ fn judge(
             SYNCED,
             "True",
             "InSync",
-            "live matches the desired state".into(),
+            "live matches the desired state",
             now,
         );
     } else if left.is_empty() {
@@ -177,7 +183,7 @@ fn judge(
             HEALTHY,
             "True",
             "Repaired",
-            "a broken invariant was repaired in this pass".into(),
+            "a broken invariant was repaired in this pass",
             now,
         );
     } else {
@@ -186,7 +192,7 @@ fn judge(
             HEALTHY,
             "True",
             "InvariantsHold",
-            "every invariant holds".into(),
+            "every invariant holds",
             now,
         );
     }
@@ -200,7 +206,7 @@ fn set_held(conditions: &mut Vec<Condition>, hold: Option<&Hold>, now: OffsetDat
             HELD,
             "False",
             "NotHeld",
-            "corrections are not held".into(),
+            "corrections are not held",
             now,
         ),
     }
@@ -350,7 +356,7 @@ impl StackStatus {
                 PROGRESSING,
                 "False",
                 "Idle",
-                "no step is running".into(),
+                "no step is running",
                 now,
             );
         }

@@ -1,6 +1,7 @@
 //! The status document served at `GET /status` (schema [`SCHEMA`]): its types, versioned with
 //! the schema. The rules that move conditions are in [`super::conditions`].
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
@@ -30,12 +31,14 @@ pub struct StatusDoc {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "camelCase")]
 pub struct Condition {
+    // Constant words and most messages are borrowed, not allocated: the daemon keeps twelve
+    // conditions per stack (decision 0036).
     #[serde(rename = "type")]
-    pub kind: String,
+    pub kind: Cow<'static, str>,
     /// `True`, `False` or `Unknown`.
-    pub status: String,
-    pub reason: String,
-    pub message: String,
+    pub status: Cow<'static, str>,
+    pub reason: Cow<'static, str>,
+    pub message: Cow<'static, str>,
     pub last_transition_time: String,
     /// When a hold ends by itself (RFC 3339), if it does.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -40,7 +40,7 @@ td::before{content:attr(data-label) \": \";font-weight:600;color:#39424c;font-fa
 
 /// The badge class of a condition: good, bad, notable, or unknown.
 fn class(c: &Condition) -> &'static str {
-    match (c.kind.as_str(), c.status.as_str()) {
+    match (&*c.kind, &*c.status) {
         (_, "Unknown") => "unk",
         (SYNCED | HEALTHY, "True") | (HELD | PROGRESSING, "False") => "ok",
         (HEALTHY, _) => "bad",

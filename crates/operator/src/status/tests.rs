@@ -99,7 +99,7 @@ fn a_drift_then_its_correction_then_steady_state() {
         at(10),
     );
     let synced = app(&s, "langfuse", SYNCED);
-    assert_eq!((synced.status.as_str(), synced.reason.as_str()), ("False", "Drifted"));
+    assert_eq!((&*synced.status, &*synced.reason), ("False", "Drifted"));
     assert_eq!(synced.last_transition_time, "2026-11-25T10:00:10Z");
     assert!(synced.message.contains("alice@contoso.com"), "{synced:?}");
     assert_eq!(
@@ -124,7 +124,7 @@ fn a_drift_then_its_correction_then_steady_state() {
         at(20),
     );
     let synced = app(&s, "langfuse", SYNCED);
-    assert_eq!((synced.status.as_str(), synced.reason.as_str()), ("True", "Corrected"));
+    assert_eq!((&*synced.status, &*synced.reason), ("True", "Corrected"));
     assert_eq!(synced.last_transition_time, "2026-11-25T10:00:20Z");
     assert_eq!(
         s.apps.iter().find(|a| a.key == "langfuse").unwrap().drifts[SCALE].action,
@@ -164,7 +164,7 @@ fn an_invariant_breach_makes_the_app_and_stack_unhealthy_until_it_is_repaired() 
 
     s.apply_pass(&report(vec![(breach.clone(), DriftOutcome::Alerted)]), &ctx, at(10));
     for c in [app(&s, "clickhouse", HEALTHY), cond(&s.conditions, HEALTHY)] {
-        assert_eq!((c.status.as_str(), c.reason.as_str()), ("False", "InvariantBreached"));
+        assert_eq!((&*c.status, &*c.reason), ("False", "InvariantBreached"));
         assert!(c.message.contains("two ClickHouse replicas"), "{c:?}");
     }
     assert_eq!(app(&s, "langfuse", HEALTHY).status, "True");
@@ -182,7 +182,7 @@ fn an_invariant_breach_makes_the_app_and_stack_unhealthy_until_it_is_repaired() 
     // Repaired in this pass, then steady.
     s.apply_pass(&report(vec![(breach, DriftOutcome::Corrected)]), &ctx, at(30));
     let h = app(&s, "clickhouse", HEALTHY);
-    assert_eq!((h.status.as_str(), h.reason.as_str()), ("True", "Repaired"));
+    assert_eq!((&*h.status, &*h.reason), ("True", "Repaired"));
     assert_eq!(h.last_transition_time, "2026-11-25T10:00:30Z");
     s.apply_pass(&report(vec![]), &ctx, at(40));
     assert_eq!(app(&s, "clickhouse", HEALTHY).reason, "InvariantsHold");
@@ -210,12 +210,12 @@ fn a_contest_holds_the_app_until_a_time_and_then_releases_it() {
         at(0),
     );
     let held = app(&s, "clickhouse", HELD);
-    assert_eq!((held.status.as_str(), held.reason.as_str()), ("True", "Contested"));
+    assert_eq!((&*held.status, &*held.reason), ("True", "Contested"));
     assert_eq!(held.until.as_deref(), Some("2026-11-25T10:05:00Z"));
     assert_eq!(app(&s, "langfuse", HELD).status, "False");
     let stack_held = cond(&s.conditions, HELD);
     assert_eq!(
-        (stack_held.status.as_str(), stack_held.reason.as_str()),
+        (&*stack_held.status, &*stack_held.reason),
         ("True", "Contested")
     );
     assert!(stack_held.message.contains("clickhouse"));
@@ -287,12 +287,12 @@ fn a_non_transient_failure_holds_the_stack_and_a_preflight_error_too() {
     s.apply_pass(&r, &ctx, at(0));
     let held = cond(&s.conditions, HELD);
     assert_eq!(
-        (held.status.as_str(), held.reason.as_str()),
+        (&*held.status, &*held.reason),
         ("True", "NonTransientFailure")
     );
     let healthy = cond(&s.conditions, HEALTHY);
     assert_eq!(
-        (healthy.status.as_str(), healthy.reason.as_str()),
+        (&*healthy.status, &*healthy.reason),
         ("False", "PassFailed")
     );
     assert_eq!(s.last_pass.as_ref().unwrap().result, "failed");
@@ -303,7 +303,7 @@ fn a_non_transient_failure_holds_the_stack_and_a_preflight_error_too() {
     ));
     s.apply_pass(&r, &PassContext::default(), at(10));
     let held = cond(&s.conditions, HELD);
-    assert_eq!((held.status.as_str(), held.reason.as_str()), ("True", "PreflightError"));
+    assert_eq!((&*held.status, &*held.reason), ("True", "PreflightError"));
     assert!(held.message.contains("migration-needs-native-protocol"));
     assert_eq!(
         held.last_transition_time, "2026-11-25T10:00:00Z",
@@ -329,7 +329,7 @@ fn an_unreadable_live_state_is_unknown_not_healthy() {
     }));
     s.apply_pass(&r, &PassContext::default(), at(10));
     for c in [cond(&s.conditions, HEALTHY), app(&s, "clickhouse", SYNCED)] {
-        assert_eq!((c.status.as_str(), c.reason.as_str()), ("Unknown", "ObserveFailed"));
+        assert_eq!((&*c.status, &*c.reason), ("Unknown", "ObserveFailed"));
         assert!(!c.message.contains("sig=zzz"), "no query string from ARM: {c:?}");
     }
     assert!(!s.last_pass.as_ref().unwrap().error.as_ref().unwrap().contains("sig="));
