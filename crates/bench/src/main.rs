@@ -308,7 +308,11 @@ async fn compare_watching(args: &Args, template: &[Value], desired: &Path) -> Ve
     };
     let mut rows = Vec::new();
     for &n in &args.watch_sizes {
-        let modes = if args.watching_only { vec![&watching] } else { vec![&polling, &watching] };
+        let modes = if args.watching_only {
+            vec![&watching]
+        } else {
+            vec![&polling, &watching]
+        };
         for mode in modes {
             eprintln!("aca-bench: {}, N = {n} stacks ({} apps)", mode.name, 2 * n);
             let row = watch::measure(&setup, mode, n).await;

@@ -299,7 +299,7 @@ pub fn plan_with_holds(stack: &Stack, observed: &Observed, diff: &Diff, holds: &
         let template = fixes.contains(&Fix::Template);
         let exclusive = spec
             .storages()
-            .find(|s| stack.storages.get(*s).is_some_and(|st| st.exclusive))
+            .find(|s| stack.storages.get(s).is_some_and(|st| st.exclusive))
             .map(str::to_string);
         // Before the owner of an exclusive storage starts a revision on it, every other app's
         // revision with that storage must have stopped — also after a restart mid-migration, when
@@ -332,7 +332,7 @@ pub fn plan_with_holds(stack: &Stack, observed: &Observed, diff: &Diff, holds: &
         let template = fixes.contains(&Fix::Template);
         let exclusive = spec
             .storages()
-            .find(|s| stack.storages.get(*s).is_some_and(|st| st.exclusive))
+            .find(|s| stack.storages.get(s).is_some_and(|st| st.exclusive))
             .map(str::to_string);
         let recreate = if template && spec.update_strategy == UpdateStrategy::Recreate {
             exclusive

@@ -201,14 +201,7 @@ fn judge(
 fn set_held(conditions: &mut Vec<Condition>, hold: Option<&Hold>, now: OffsetDateTime) {
     match hold {
         Some(h) => set_condition_until(conditions, HELD, "True", h.reason, h.message.clone(), h.until, now),
-        None => set_condition(
-            conditions,
-            HELD,
-            "False",
-            "NotHeld",
-            "corrections are not held",
-            now,
-        ),
+        None => set_condition(conditions, HELD, "False", "NotHeld", "corrections are not held", now),
     }
 }
 

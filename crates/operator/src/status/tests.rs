@@ -214,10 +214,7 @@ fn a_contest_holds_the_app_until_a_time_and_then_releases_it() {
     assert_eq!(held.until.as_deref(), Some("2026-11-25T10:05:00Z"));
     assert_eq!(app(&s, "langfuse", HELD).status, "False");
     let stack_held = cond(&s.conditions, HELD);
-    assert_eq!(
-        (&*stack_held.status, &*stack_held.reason),
-        ("True", "Contested")
-    );
+    assert_eq!((&*stack_held.status, &*stack_held.reason), ("True", "Contested"));
     assert!(stack_held.message.contains("clickhouse"));
 
     s.apply_pass(&report(vec![]), &PassContext::default(), at(310));
@@ -286,15 +283,9 @@ fn a_non_transient_failure_holds_the_stack_and_a_preflight_error_too() {
     };
     s.apply_pass(&r, &ctx, at(0));
     let held = cond(&s.conditions, HELD);
-    assert_eq!(
-        (&*held.status, &*held.reason),
-        ("True", "NonTransientFailure")
-    );
+    assert_eq!((&*held.status, &*held.reason), ("True", "NonTransientFailure"));
     let healthy = cond(&s.conditions, HEALTHY);
-    assert_eq!(
-        (&*healthy.status, &*healthy.reason),
-        ("False", "PassFailed")
-    );
+    assert_eq!((&*healthy.status, &*healthy.reason), ("False", "PassFailed"));
     assert_eq!(s.last_pass.as_ref().unwrap().result, "failed");
 
     let mut r = report(vec![]);

@@ -44,7 +44,7 @@ impl Executor<'_> {
     pub(super) async fn ensure_exclusive(&self, spec: &AppSpec) -> Result<(), ExecError> {
         for storage in spec
             .storages()
-            .filter(|s| self.stack.storages.get(*s).is_some_and(|st| st.exclusive))
+            .filter(|s| self.stack.storages.get(s).is_some_and(|st| st.exclusive))
         {
             let mut others: Vec<(String, String)> = self
                 .stack

@@ -65,7 +65,10 @@ mod tests {
         .unwrap();
         let packed = Packed::new(&app);
         let back = packed.get();
-        assert_eq!(serde_json::to_value(&back).unwrap(), serde_json::to_value(&app).unwrap());
+        assert_eq!(
+            serde_json::to_value(&back).unwrap(),
+            serde_json::to_value(&app).unwrap()
+        );
         assert_eq!(back.properties.unwrap().extra["futureField"], json!({"x": [1, 2]}));
     }
 
@@ -82,6 +85,10 @@ mod tests {
         .unwrap();
         let text = serde_json::to_vec(&app).unwrap().len();
         let packed = Packed::new(&app);
-        assert!(packed.kept_bytes() * 2 < text, "{} bytes kept for {text} of text", packed.kept_bytes());
+        assert!(
+            packed.kept_bytes() * 2 < text,
+            "{} bytes kept for {text} of text",
+            packed.kept_bytes()
+        );
     }
 }

@@ -39,8 +39,12 @@ pub(super) fn subscription_environments(state: &State, req: &Request, sub: &str)
 }
 
 /// The entries whose (canonical, sorted) key starts with `prefix`: one range of the map.
-pub(super) fn in_range<'a, V>(map: &'a BTreeMap<String, V>, prefix: &'a str) -> impl Iterator<Item = (&'a String, &'a V)> {
-    map.range(prefix.to_string()..).take_while(move |(k, _)| k.starts_with(prefix))
+pub(super) fn in_range<'a, V>(
+    map: &'a BTreeMap<String, V>,
+    prefix: &'a str,
+) -> impl Iterator<Item = (&'a String, &'a V)> {
+    map.range(prefix.to_string()..)
+        .take_while(move |(k, _)| k.starts_with(prefix))
 }
 
 /// Keys are canonical (lower-cased) ids.
@@ -79,7 +83,12 @@ fn page<T>(
 }
 
 /// Items `skip..skip + size` of `items`, viewed, and whether any follow.
-fn take_page<T, V>(items: impl Iterator<Item = T>, skip: usize, size: usize, view: impl FnMut(T) -> V) -> (Vec<V>, bool) {
+fn take_page<T, V>(
+    items: impl Iterator<Item = T>,
+    skip: usize,
+    size: usize,
+    view: impl FnMut(T) -> V,
+) -> (Vec<V>, bool) {
     let mut rest = items.skip(skip);
     let value = rest.by_ref().take(size).map(view).collect();
     (value, rest.next().is_some())
@@ -98,7 +107,11 @@ mod tests {
         });
         assert_eq!(page, (60..80).map(|i| i * 10).collect::<Vec<_>>());
         assert!(more);
-        assert_eq!(viewed, (60..80).collect::<Vec<_>>(), "items before or after the page were viewed");
+        assert_eq!(
+            viewed,
+            (60..80).collect::<Vec<_>>(),
+            "items before or after the page were viewed"
+        );
         let (last, more) = take_page(0..100, 80, 20, |i| i);
         assert_eq!((last.len(), more), (20, false));
     }
