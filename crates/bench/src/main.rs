@@ -36,8 +36,8 @@ struct Args {
     idle_seconds: u64,
     /// Sizes of the polling-against-watching comparison (stacks of 2 apps).
     watch_sizes: Vec<usize>,
-    /// Only the watching mode of the comparison (a quick look at its memory and resync; the
-    /// report then has no polling rows to compare reads with).
+    /// Only the watching mode of the comparison, printed and not written (a quick look at its
+    /// memory and resync: no polling table, no polling rows to compare reads with, no idle run).
     watching_only: bool,
     quiet: Duration,
     edits: usize,
@@ -337,13 +337,19 @@ async fn main() {
     eprintln!("aca-bench: preparing the fleet template (one real migration on the simulator)");
     let template = fleet::migrated_template().await;
     let mut rows = Vec::new();
-    for &n in &args.sizes {
+    for &n in args.sizes.iter().filter(|_| !args.watching_only) {
         eprintln!("aca-bench: N = {n} stacks ({} apps)", 2 * n);
         let row = measure(&args, &template, n, &desired).await;
         eprintln!("  {}", row.summary());
         rows.push(row);
     }
     let watching = compare_watching(&args, &template, &desired).await;
+    if args.watching_only {
+        // A quick look: printed, never written over the published report.
+        let _ = std::fs::remove_dir_all(&desired);
+        println!("{}", watch::markdown(&watching, args.edits, args.quiet));
+        return;
+    }
     eprintln!("aca-bench: idle CPU over {} s", args.idle_seconds);
     let idle = idle_cpu(&args, &template, &desired).await;
     let size = std::fs::metadata(&args.operator).map(|m| m.len()).unwrap_or(0);

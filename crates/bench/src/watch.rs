@@ -377,6 +377,11 @@ subscription's read budget if longer; the slowest subscription's.\n\n",
         let nominal = polling.and_then(|p| p.reads_per_app_pass).map(|r| r * 120.0 / watched);
         let mut checks = Vec::new();
         // Without a polling row (`--watching-only`) there is nothing to compare reads with.
+        if polling.is_none() {
+            out.push_str(&format!(
+                "- N = {n}: reads against polling: not measured (no polling row)\n"
+            ));
+        }
         if let Some(p) = polling {
             checks.push((
                 format!(

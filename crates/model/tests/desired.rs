@@ -89,6 +89,14 @@ fn a_loaded_state_keeps_no_spare_room() {
         for app in &stack.apps {
             spare("containers", app.containers.capacity(), app.containers.len());
             spare("volumes", app.volumes.capacity(), app.volumes.len());
+            spare(
+                "forbidContainers",
+                app.forbid_containers.capacity(),
+                app.forbid_containers.len(),
+            );
+            if let Some(p) = &app.additional_ports {
+                spare("additionalPorts", p.capacity(), p.len());
+            }
             for vars in app.env.values() {
                 spare("env", vars.capacity(), vars.len());
                 for var in vars {
@@ -100,6 +108,9 @@ fn a_loaded_state_keeps_no_spare_room() {
             for c in &app.containers {
                 if let Some(p) = &c.probes {
                     spare("probes", p.capacity(), p.len());
+                }
+                if let Some(m) = &c.volume_mounts {
+                    spare("volumeMounts", m.capacity(), m.len());
                 }
             }
         }

@@ -165,7 +165,7 @@ fn finish(mut state: DesiredState, mut diags: Vec<Diagnostic>) -> Result<Loaded,
         diags.sort_by(|a, b| (a.severity, &a.file, a.loc).cmp(&(b.severity, &b.file, b.loc)));
         return Err(LoadError::Invalid(diags));
     }
-    state.shrink_to_fit();
+    state.release_spare_capacity();
     Ok(Loaded { state, warnings: diags })
 }
 

@@ -1,6 +1,6 @@
 //! [`NameMap`]: the desired state's maps by name (a stack's storages, an app's secrets and
-//! environment variables per container), sorted like a `BTreeMap` but kept as one exact-size
-//! list. They hold one to a few entries, and a daemon keeps thousands of stacks parsed: a
+//! environment variables per container), sorted like a `BTreeMap` but kept as one list, of
+//! exact size once collected or shrunk. They hold one to a few entries, and a daemon keeps thousands of stacks parsed: a
 //! `BTreeMap` allocates a node of eleven slots for its first entry, which made a parsed stack
 //! about twice its size (decision 0036).
 
@@ -40,10 +40,6 @@ impl<V> NameMap<V> {
 
     pub fn get(&self, name: &str) -> Option<&V> {
         self.find(name).ok().map(|i| &self.entries[i].1)
-    }
-
-    pub fn get_mut(&mut self, name: &str) -> Option<&mut V> {
-        self.find(name).ok().map(|i| &mut self.entries[i].1)
     }
 
     pub fn contains_key(&self, name: &str) -> bool {

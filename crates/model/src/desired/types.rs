@@ -14,15 +14,16 @@ pub struct DesiredState {
 }
 
 impl DesiredState {
-    /// Gives back the room left over from parsing (vectors grown by doubling): a daemon keeps
-    /// every stack parsed for its whole life (decision 0036). The loader calls it.
-    pub fn shrink_to_fit(&mut self) {
+    /// Gives back, all the way down, the room left over from parsing (vectors grown by
+    /// doubling): a daemon keeps every stack parsed for its whole life (decision 0036). The
+    /// loader calls it.
+    pub fn release_spare_capacity(&mut self) {
         self.stacks.shrink_to_fit();
         for stack in &mut self.stacks {
             stack.storages.shrink_to_fit();
             stack.apps.shrink_to_fit();
             for app in &mut stack.apps {
-                app.shrink_to_fit();
+                app.release_spare_capacity();
             }
         }
     }
@@ -294,15 +295,25 @@ impl PortSpec {
 }
 
 impl AppSpec {
-    fn shrink_to_fit(&mut self) {
+    /// Every field named, so that a new list is not forgotten here.
+    fn release_spare_capacity(&mut self) {
         let AppSpec {
+            key: _,
+            name: _,
+            mode: _,
+            correction_window: _,
+            singleton: _,
+            update_strategy: _,
+            workload_profile: _,
+            scale: _,
             containers,
             env,
             volumes,
+            ingress: _,
             additional_ports,
             forbid_containers,
             secrets,
-            ..
+            loc: _,
         } = self;
         containers.shrink_to_fit();
         for c in containers.iter_mut() {

@@ -47,9 +47,12 @@ fn set_condition_until(
     until: Option<OffsetDateTime>,
     now: OffsetDateTime,
 ) {
-    // A constant message holds no secret; a built one may quote a live value.
+    // Every message is scrubbed; one that needed nothing stays borrowed (constants, mostly).
     let message = match message.into() {
-        Cow::Borrowed(text) => Cow::Borrowed(text),
+        Cow::Borrowed(text) => match scrub(text) {
+            clean if clean == text => Cow::Borrowed(text),
+            clean => Cow::Owned(clean),
+        },
         Cow::Owned(text) => Cow::Owned(scrub(&text)),
     };
     let until = until.map(rfc3339);
@@ -122,7 +125,7 @@ fn judge(
     now: OffsetDateTime,
 ) {
     if !observed {
-        let why = failure.unwrap_or_else(|| "the live state could not be read".to_string());
+        let why: Cow<'static, str> = failure.map_or(Cow::Borrowed("the live state could not be read"), Cow::Owned);
         set_condition(conditions, SYNCED, "Unknown", "ObserveFailed", why.clone(), now);
         set_condition(conditions, HEALTHY, "Unknown", "ObserveFailed", why, now);
         return;
@@ -387,10 +390,10 @@ impl StackStatus {
     /// Records a step event: `Progressing` while it runs, and the step in the recent list.
     pub fn apply_step(&mut self, record: StepRecord, now: OffsetDateTime) {
         let running = record.state == "running";
-        let (status, reason, message) = if running {
-            ("True", "StepsRunning", record.step.clone())
+        let (status, reason, message): (_, _, Cow<'static, str>) = if running {
+            ("True", "StepsRunning", Cow::Owned(record.step.clone()))
         } else {
-            ("False", "Idle", "no step is running".to_string())
+            ("False", "Idle", Cow::Borrowed("no step is running"))
         };
         if let Some(app) = record
             .app

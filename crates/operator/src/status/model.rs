@@ -31,8 +31,9 @@ pub struct StatusDoc {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "camelCase")]
 pub struct Condition {
-    // Constant words and most messages are borrowed, not allocated: the daemon keeps twelve
-    // conditions per stack (decision 0036).
+    // These four are borrowed when constant (every type, status and reason; most messages at
+    // rest), not allocated: the board keeps four conditions per stack and four per app
+    // (decision 0036).
     #[serde(rename = "type")]
     pub kind: Cow<'static, str>,
     /// `True`, `False` or `Unknown`.

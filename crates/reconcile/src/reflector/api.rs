@@ -24,15 +24,19 @@ enum Held {
 
 impl Reflector {
     fn held(&self, id: &ResourceId) -> Held {
-        let cache = self.lock();
-        if !cache.serves_app(id) {
-            return Held::Unserved;
-        }
-        match cache.apps.get(&id.canonical()) {
-            None => Held::Absent,
-            Some(e) if !e.settled => Held::Moving,
-            Some(e) => Held::Settled(Box::new(e.app.get())),
-        }
+        let packed = {
+            let cache = self.lock();
+            if !cache.serves_app(id) {
+                return Held::Unserved;
+            }
+            match cache.apps.get(&id.canonical()) {
+                None => return Held::Absent,
+                Some(e) if !e.settled => return Held::Moving,
+                Some(e) => e.app.clone(),
+            }
+        };
+        // Unpacked without the lock: the other passes read the cache meanwhile.
+        Held::Settled(Box::new(packed.get()))
     }
 
     /// GETs the app and installs the answer (unless something newer was installed meanwhile).
@@ -129,7 +133,7 @@ impl ArmApi for Reflector {
                     .take_while(|(k, _)| k.starts_with(&prefix))
                 {
                     if e.settled {
-                        settled.push(e.app.get());
+                        settled.push(e.app.clone());
                     } else if let Ok(id) = ResourceId::parse(key) {
                         moving.push(id);
                     }
@@ -140,7 +144,8 @@ impl ArmApi for Reflector {
         if !served {
             return self.inner.list_apps(subscription, resource_group).await;
         }
-        let mut apps = settled;
+        // Unpacked without the lock, as in `held`.
+        let mut apps: Vec<ContainerApp> = settled.iter().map(|p| p.get()).collect();
         for id in moving {
             apps.extend(self.read_through(&id).await?);
         }

@@ -1,43 +1,45 @@
 //! A cached value kept as its JSON text, deflated. The cache holds every declared app for a whole
 //! resync period but a pass reads each only a few times: parsed, an app with the fields it keeps
 //! unknown is about three times the size of its text (decision 0035), and its text deflates to
-//! about a third (decision 0036). A read inflates and parses: tens of microseconds, a few times
-//! per resync period.
+//! about a third (decision 0036). A read inflates and parses it.
+//!
+//! Each thread keeps one compressor and one decompressor: building one allocates and zeroes
+//! hundreds of KB, far more than the few KB of an entry.
 
-use std::io::{Read, Write};
+use std::cell::RefCell;
+use std::fmt;
 use std::marker::PhantomData;
 
-use flate2::Compression;
-use flate2::read::DeflateDecoder;
-use flate2::write::DeflateEncoder;
+use flate2::{Compress, Compression, Decompress, FlushCompress, FlushDecompress, Status};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-#[derive(Debug, Clone)]
+thread_local! {
+    static DEFLATE: RefCell<Compress> = RefCell::new(Compress::new(Compression::fast(), false));
+    static INFLATE: RefCell<Decompress> = RefCell::new(Decompress::new(false));
+}
+
+#[derive(Clone)]
 pub(crate) struct Packed<T> {
     deflated: Box<[u8]>,
+    /// The JSON's length: a read inflates into exactly that.
+    len: usize,
     of: PhantomData<fn() -> T>,
 }
 
 impl<T: Serialize + DeserializeOwned> Packed<T> {
     pub fn new(value: &T) -> Self {
-        // The model's types serialize to JSON always (they came from it), and writing to a
-        // vector cannot fail.
+        // The model's types serialize to JSON always (they came from it).
         let json = serde_json::to_vec(value).expect("a model type serializes");
-        let mut encoder = DeflateEncoder::new(Vec::with_capacity(json.len() / 2), Compression::fast());
-        encoder.write_all(&json).expect("deflating into memory");
         Packed {
-            deflated: encoder.finish().expect("deflating into memory").into_boxed_slice(),
+            deflated: deflate(&json).into_boxed_slice(),
+            len: json.len(),
             of: PhantomData,
         }
     }
 
     pub fn get(&self) -> T {
-        let mut json = Vec::with_capacity(self.deflated.len() * 4);
-        DeflateDecoder::new(&self.deflated[..])
-            .read_to_end(&mut json)
-            .expect("the bytes were deflated here");
-        serde_json::from_slice(&json).expect("the text was serialized from this type")
+        serde_json::from_slice(&inflate(&self.deflated, self.len)).expect("the text was serialized from this type")
     }
 
     /// Bytes kept (for tests and decisions).
@@ -47,9 +49,50 @@ impl<T: Serialize + DeserializeOwned> Packed<T> {
     }
 }
 
+/// Never the text: a cached list of secrets holds their values.
+impl<T> fmt::Debug for Packed<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Packed({} bytes of JSON in {})", self.len, self.deflated.len())
+    }
+}
+
+fn deflate(input: &[u8]) -> Vec<u8> {
+    DEFLATE.with_borrow_mut(|deflater| {
+        deflater.reset();
+        let mut out = Vec::with_capacity(input.len() / 2 + 64);
+        loop {
+            let read = deflater.total_in() as usize;
+            // In memory, deflating fails only on a bug; `Ok`/`BufError` ask for more room.
+            match deflater
+                .compress_vec(&input[read..], &mut out, FlushCompress::Finish)
+                .expect("deflating in memory")
+            {
+                Status::StreamEnd => return out,
+                Status::Ok | Status::BufError => out.reserve(out.capacity()),
+            }
+        }
+    })
+}
+
+fn inflate(input: &[u8], len: usize) -> Vec<u8> {
+    INFLATE.with_borrow_mut(|inflater| {
+        inflater.reset(false);
+        let mut out = Vec::with_capacity(len);
+        let status = inflater
+            .decompress_vec(input, &mut out, FlushDecompress::Finish)
+            .expect("the bytes were deflated here");
+        assert!(
+            status == Status::StreamEnd && out.len() == len,
+            "inflated {} of {len} bytes ({status:?})",
+            out.len()
+        );
+        out
+    })
+}
+
 #[cfg(test)]
 mod tests {
-    use aca_model::arm::ContainerApp;
+    use aca_model::arm::{ContainerApp, Secret};
     use serde_json::json;
 
     use super::*;
@@ -90,5 +133,28 @@ mod tests {
             "{} bytes kept for {text} of text",
             packed.kept_bytes()
         );
+        assert_eq!(packed.get(), app);
+    }
+
+    /// The per-thread compressor is reset between entries: each comes back whole, one that
+    /// does not compress (random-looking text larger than its first guess of room) included.
+    #[test]
+    fn entries_packed_one_after_another_come_back_whole() {
+        let noise: String = (0u64..4000)
+            .map(|i| char::from(b'!' + (i.wrapping_mul(2_654_435_761) >> 7) as u8 % 90))
+            .collect();
+        let values = ["a".to_string(), noise.clone(), "b".repeat(10_000), noise];
+        let packed: Vec<Packed<String>> = values.iter().map(Packed::new).collect();
+        for (p, v) in packed.iter().zip(&values).rev() {
+            assert_eq!(&p.get(), v);
+        }
+    }
+
+    #[test]
+    fn debug_never_shows_the_text() {
+        let secrets: Vec<Secret> =
+            serde_json::from_value(json!([{"name": "db-password", "value": "hunter2-s3cr3t"}])).unwrap();
+        let shown = format!("{:?}", Packed::new(&secrets));
+        assert!(!shown.contains("hunter2") && !shown.contains("db-password"), "{shown}");
     }
 }

@@ -2,6 +2,7 @@
 //! `$skiptoken` offset while items remain. `SimConfig::page_size` items a page, for every list.
 
 use std::collections::BTreeMap;
+use std::ops::Bound;
 
 use aca_model::arm::ResourceId;
 use axum::http::StatusCode;
@@ -17,7 +18,7 @@ use crate::state::State;
 /// `GET /subscriptions/{s}/resourceGroups/{rg}/providers/Microsoft.App/containerApps`.
 pub(super) fn resource_group_apps(state: &State, req: &Request, sub: &str, rg: &str, now: Instant) -> ArmResult<Reply> {
     let prefix = ResourceId::container_app(sub, rg, "").canonical();
-    let items = in_range(&state.apps, &prefix);
+    let items = with_prefix(&state.apps, &prefix);
     let path = format!("/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.App/containerApps");
     page(state, req, items, |(_, a)| apps::view(state, a, now), &path)
 }
@@ -25,7 +26,7 @@ pub(super) fn resource_group_apps(state: &State, req: &Request, sub: &str, rg: &
 /// `GET /subscriptions/{s}/providers/Microsoft.App/containerApps`: every resource group's apps.
 pub(super) fn subscription_apps(state: &State, req: &Request, sub: &str, now: Instant) -> ArmResult<Reply> {
     let prefix = subscription_prefix(sub);
-    let items = in_range(&state.apps, &prefix);
+    let items = with_prefix(&state.apps, &prefix);
     let path = format!("/subscriptions/{sub}/providers/Microsoft.App/containerApps");
     page(state, req, items, |(_, a)| apps::view(state, a, now), &path)
 }
@@ -33,17 +34,17 @@ pub(super) fn subscription_apps(state: &State, req: &Request, sub: &str, now: In
 /// `GET /subscriptions/{s}/providers/Microsoft.App/managedEnvironments`.
 pub(super) fn subscription_environments(state: &State, req: &Request, sub: &str) -> ArmResult<Reply> {
     let prefix = subscription_prefix(sub);
-    let items = in_range(&state.environments, &prefix);
+    let items = with_prefix(&state.environments, &prefix);
     let path = format!("/subscriptions/{sub}/providers/Microsoft.App/managedEnvironments");
     page(state, req, items, |(_, e)| e.clone(), &path)
 }
 
 /// The entries whose (canonical, sorted) key starts with `prefix`: one range of the map.
-pub(super) fn in_range<'a, V>(
-    map: &'a BTreeMap<String, V>,
+pub(super) fn with_prefix<'a, T>(
+    map: &'a BTreeMap<String, T>,
     prefix: &'a str,
-) -> impl Iterator<Item = (&'a String, &'a V)> {
-    map.range(prefix.to_string()..)
+) -> impl Iterator<Item = (&'a String, &'a T)> {
+    map.range::<str, _>((Bound::Included(prefix), Bound::Unbounded))
         .take_while(move |(k, _)| k.starts_with(prefix))
 }
 
@@ -96,7 +97,22 @@ fn take_page<T, V>(
 
 #[cfg(test)]
 mod tests {
-    use super::take_page;
+    use std::collections::BTreeMap;
+
+    use super::{take_page, with_prefix};
+
+    #[test]
+    fn a_prefix_takes_its_own_keys_only() {
+        let map: BTreeMap<String, u8> = ["/s/a", "/s/a/", "/s/a/x", "/s/a/y", "/s/ab/x", "/s/b/x"]
+            .into_iter()
+            .map(|k| (k.to_string(), 0))
+            .collect();
+        let keys = |prefix| with_prefix(&map, prefix).map(|(k, _)| k.as_str()).collect::<Vec<_>>();
+        assert_eq!(keys("/s/a/"), ["/s/a/", "/s/a/x", "/s/a/y"]);
+        assert_eq!(keys("/s/b/"), ["/s/b/x"]);
+        assert_eq!(keys("/s/c/"), Vec::<&str>::new());
+        assert_eq!(keys("").len(), map.len());
+    }
 
     #[test]
     fn a_page_views_its_own_items_only() {

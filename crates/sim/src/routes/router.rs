@@ -95,7 +95,7 @@ pub(super) fn route(state: &mut State, req: &Request, fault: Option<&Fault>, now
                         &env_id,
                     )?;
                     let prefix = format!("{}/storages/", env_id.canonical());
-                    let value: Vec<Value> = super::lists::in_range(&state.storages, &prefix)
+                    let value: Vec<Value> = lists::with_prefix(&state.storages, &prefix)
                         .map(|(_, v)| environments::storage_view(v))
                         .collect();
                     Ok(Reply::json(StatusCode::OK, json!({ "value": value })))
@@ -119,12 +119,10 @@ pub(super) fn route(state: &mut State, req: &Request, fault: Option<&Fault>, now
                     id_of(&[("storageAccounts", rest[1]), ("fileServices", rest[3]), ("shares", "")]).canonical();
                 let with_snapshots = req.query("$expand").is_some_and(|e| e.contains("snapshots"));
                 let mut value = Vec::new();
-                for (k, share) in &state.shares {
-                    if k.starts_with(&prefix) {
-                        value.push(share.resource.clone());
-                        if with_snapshots {
-                            value.extend(share.snapshots.iter().cloned());
-                        }
+                for (_, share) in lists::with_prefix(&state.shares, &prefix) {
+                    value.push(share.resource.clone());
+                    if with_snapshots {
+                        value.extend(share.snapshots.iter().cloned());
                     }
                 }
                 Ok(Reply::json(StatusCode::OK, json!({ "value": value })))
