@@ -4,6 +4,8 @@
 //! latency, then writes `docs/benchmarks.md` and `docs/benchmarks.svg`.
 //!
 //! `cargo build --release -p aca-operator && cargo run --release -p aca-bench` (or `just bench`).
+//! For work on memory or the resync, `aca-bench --watch-sizes 2500 --watching-only` runs the
+//! watching mode alone in about three minutes and prints its table without writing the report.
 
 mod fleet;
 mod process;
