@@ -68,6 +68,18 @@ pub fn fast_sim() -> SimConfig {
     }
 }
 
+/// Shorter timings still, for the suites that run passes in the test's own process (no binary
+/// to start, no log to read between steps).
+pub fn in_process_sim() -> SimConfig {
+    SimConfig {
+        lro_duration: Duration::from_millis(100),
+        revision_start: Duration::from_millis(150),
+        overlap: Duration::from_millis(300),
+        stop_delay: Duration::from_millis(100),
+        ..SimConfig::default()
+    }
+}
+
 /// The `sidecar` scenario with the fast timings of [`fast_sim`].
 pub async fn sim() -> Simulator {
     sidecar_sim(fast_sim()).await

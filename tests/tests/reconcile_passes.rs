@@ -8,7 +8,7 @@ use std::time::Duration;
 use aca_arm::ArmClient;
 use aca_model::desired::{Mode, Stack};
 use aca_reconcile::{DriftOutcome, DriftSeverity, ExecSettings, PassOptions, Step, run_pass};
-use aca_sim::{SimConfig, Simulator};
+use aca_sim::Simulator;
 use serde_json::Value;
 
 fn stack() -> Stack {
@@ -16,14 +16,7 @@ fn stack() -> Stack {
 }
 
 async fn start() -> Simulator {
-    let config = SimConfig {
-        lro_duration: Duration::from_millis(100),
-        revision_start: Duration::from_millis(150),
-        overlap: Duration::from_millis(300),
-        stop_delay: Duration::from_millis(100),
-        ..SimConfig::default()
-    };
-    aca_e2e::sidecar_sim(config).await
+    aca_e2e::sidecar_sim(aca_e2e::in_process_sim()).await
 }
 
 fn client(sim: &Simulator) -> ArmClient {

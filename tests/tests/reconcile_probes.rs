@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use aca_model::desired::Stack;
 use aca_reconcile::{ExecSettings, PassOptions, run_pass};
-use aca_sim::{SimConfig, Simulator};
+use aca_sim::Simulator;
 use serde_json::{Value, json};
 
 fn stack() -> Stack {
@@ -45,14 +45,7 @@ async fn clickhouse_container(sim: &Simulator) -> Value {
 
 #[tokio::test]
 async fn probes_are_created_compared_and_restored() {
-    let sim = aca_e2e::sidecar_sim(SimConfig {
-        lro_duration: Duration::from_millis(100),
-        revision_start: Duration::from_millis(150),
-        overlap: Duration::from_millis(300),
-        stop_delay: Duration::from_millis(100),
-        ..SimConfig::default()
-    })
-    .await;
+    let sim = aca_e2e::sidecar_sim(aca_e2e::in_process_sim()).await;
     let api = simulated::client(&sim);
     let stack = stack();
     let report = run_pass(&api, &stack, options(), &|_| {}).await;

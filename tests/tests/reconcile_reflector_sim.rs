@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use aca_model::desired::Stack;
 use aca_reconcile::{ExecSettings, PassOptions, Reflector, run_pass};
-use aca_sim::{SimConfig, Simulator, scenario};
+use aca_sim::{Simulator, scenario};
 use serde_json::{Value, json};
 
 fn stack() -> Stack {
@@ -51,14 +51,7 @@ fn lines(log: &[Value]) -> Vec<String> {
 
 #[tokio::test(start_paused = true)]
 async fn a_steady_pass_sends_nothing_and_a_resync_catches_a_portal_edit() {
-    let sim = aca_e2e::sidecar_sim(SimConfig {
-        lro_duration: Duration::from_millis(100),
-        revision_start: Duration::from_millis(150),
-        overlap: Duration::from_millis(300),
-        stop_delay: Duration::from_millis(100),
-        ..SimConfig::default()
-    })
-    .await;
+    let sim = aca_e2e::sidecar_sim(aca_e2e::in_process_sim()).await;
     let stack = stack();
     let reflector = Reflector::new(Arc::new(simulated::client(&sim)));
     reflector.set_scope(std::slice::from_ref(&stack));
