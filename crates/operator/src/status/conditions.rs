@@ -47,13 +47,13 @@ fn set_condition_until(
     until: Option<OffsetDateTime>,
     now: OffsetDateTime,
 ) {
-    // Every message is scrubbed; one that needed nothing stays borrowed (constants, mostly).
+    // Every message is scrubbed; one that needed nothing stays as it came (constants borrowed).
     let message = match message.into() {
-        Cow::Borrowed(text) => match scrub(text) {
-            clean if clean == text => Cow::Borrowed(text),
-            clean => Cow::Owned(clean),
+        Cow::Borrowed(text) => scrub(text),
+        Cow::Owned(text) => match scrub(&text) {
+            Cow::Owned(clean) => Cow::Owned(clean),
+            Cow::Borrowed(_) => Cow::Owned(text),
         },
-        Cow::Owned(text) => Cow::Owned(scrub(&text)),
     };
     let until = until.map(rfc3339);
     match conditions.iter_mut().find(|c| c.kind == kind) {
@@ -105,13 +105,13 @@ pub fn drift_record(d: &Drift, action: DriftOutcome, now: OffsetDateTime) -> Dri
     DriftRecord {
         app: d.app.clone(),
         field: d.path.clone(),
-        desired: scrub(&d.desired),
-        live: scrub(&d.live),
+        desired: scrub(&d.desired).into_owned(),
+        live: scrub(&d.live).into_owned(),
         severity: d.severity.as_str().to_string(),
         action: action.as_str().to_string(),
-        changed_by: d.changed_by.as_deref().map(scrub),
+        changed_by: d.changed_by.as_deref().map(|t| scrub(t).into_owned()),
         changed_at: d.changed_at.clone(),
-        note: d.note.as_deref().map(scrub),
+        note: d.note.as_deref().map(|t| scrub(t).into_owned()),
         seen_at: rfc3339(now),
     }
 }
@@ -290,7 +290,7 @@ fn pass_record(report: &PassReport, now: OffsetDateTime) -> PassRecord {
         finished_at: rfc3339(now),
         duration_ms: report.duration.as_millis() as u64,
         result: result.into(),
-        error: report.error.as_ref().map(|e| scrub(&e.to_string())),
+        error: report.error.as_ref().map(|e| scrub(&e.to_string()).into_owned()),
         drifts: report.drift_count(),
         critical: report.critical_count(),
         corrected,
@@ -308,7 +308,7 @@ fn migration(report: &PassReport, previous: Option<&MigrationState>, now: Offset
         return None;
     }
     let snapshot = report.outcomes.iter().find_map(|o| match o {
-        StepOutcome::Done(d) if d.starts_with("snapshot ") => Some(scrub(d)),
+        StepOutcome::Done(d) if d.starts_with("snapshot ") => Some(scrub(d).into_owned()),
         _ => None,
     });
     Some(MigrationState {
@@ -327,12 +327,12 @@ impl StackStatus {
             .error
             .as_ref()
             .filter(|e| !e.is_transient() || ctx.stack_hold.is_some())
-            .map(|e| scrub(&e.to_string()));
+            .map(|e| scrub(&e.to_string()).into_owned());
         let observe_error = report
             .error
             .as_ref()
             .filter(|_| !observed)
-            .map(|e| scrub(&e.to_string()));
+            .map(|e| scrub(&e.to_string()).into_owned());
         for app in &mut self.apps {
             let mine: Vec<&(Drift, DriftOutcome)> = report
                 .drift_outcomes

@@ -113,9 +113,9 @@ impl StatusBoard {
             at: rfc3339(now),
             app: step.app().map(str::to_string),
             kind: step.kind().to_string(),
-            step: scrub::scrub(&step.to_string()),
+            step: scrub::scrub(&step.to_string()).into_owned(),
             state: state.to_string(),
-            detail: scrub::scrub(&detail),
+            detail: scrub::scrub(&detail).into_owned(),
         };
         let mut stacks = self.stacks.lock().expect("status lock");
         if let Some(s) = stacks.iter_mut().find(|s| s.name == stack) {

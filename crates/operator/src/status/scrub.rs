@@ -1,8 +1,14 @@
 //! Removes query strings from URLs in text taken from ARM (a SAS token, a signed operation URL),
 //! so no page or document repeats them.
 
-/// `https://h/p?sig=abc and more` → `https://h/p?… and more`.
-pub fn scrub(text: &str) -> String {
+use std::borrow::Cow;
+
+/// `https://h/p?sig=abc and more` → `https://h/p?… and more`. Text with no URL comes back as it
+/// is, borrowed (most of it: constant messages).
+pub fn scrub(text: &str) -> Cow<'_, str> {
+    if !text.contains("://") {
+        return Cow::Borrowed(text);
+    }
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
     while let Some(at) = rest.find("://") {
@@ -22,7 +28,7 @@ pub fn scrub(text: &str) -> String {
         rest = &tail[end..];
     }
     out.push_str(rest);
-    out
+    Cow::Owned(out)
 }
 
 #[cfg(test)]
@@ -44,6 +50,7 @@ mod tests {
             "clickhouse://langfuse-clickhouse:9000"
         );
         assert_eq!(scrub("what? no url here"), "what? no url here");
+        assert!(matches!(scrub("no url here"), std::borrow::Cow::Borrowed(_)));
         assert_eq!(scrub("x://a?b y://c?d"), "x://a?… y://c?…");
     }
 }
