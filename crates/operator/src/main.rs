@@ -22,6 +22,12 @@ use clap::Parser;
 
 use crate::cli::{Cli, Command};
 
+// jemalloc, with the options in .cargo/config.toml: the daemon's peak memory is set in its first
+// seconds, and glibc's malloc never gives that back (decision 0037).
+#[cfg(not(target_env = "msvc"))]
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,

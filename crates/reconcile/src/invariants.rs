@@ -405,6 +405,18 @@ fn storage_binding(stack: &Stack, observed: &Observed, storage: &str, baseline: 
     });
 }
 
+/// The stack's own entries of `all`: what a pass of it reads, copied out of the process-wide map
+/// without copying the other stacks' (a pass ran in time and memory linear in the fleet).
+pub fn bindings_of(stack: &Stack, all: &Bindings) -> Bindings {
+    layout::exclusive_storages(stack)
+        .filter_map(|storage| {
+            let key = binding_key(stack, storage);
+            let b = all.get(&key)?.clone();
+            Some((key, b))
+        })
+        .collect()
+}
+
 /// Records the bindings of exclusive storages seen for the first time (never overwrites).
 pub fn remember_bindings(stack: &Stack, observed: &Observed, baseline: &mut Bindings) {
     for storage in layout::exclusive_storages(stack) {

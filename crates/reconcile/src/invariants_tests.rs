@@ -303,6 +303,34 @@ fn storage_binding_keeps_account_share_and_read_write() {
 }
 
 #[test]
+fn a_pass_reads_only_its_own_stacks_bindings() {
+    let s = stack();
+    let mut all = Bindings::new();
+    remember_bindings(&s, &healthy(), &mut all);
+    let other = load_str(
+        &YAML
+            .replace("name: s\n", "name: t\n")
+            .replace("environment: env", "environment: env2"),
+        "t.yaml",
+    )
+    .unwrap()
+    .state
+    .stacks
+    .remove(0);
+    let theirs = Binding {
+        account: Some("theirs".into()),
+        share: Some("theirs".into()),
+        access_mode: None,
+    };
+    all.insert(binding_key(&other, "data"), theirs);
+    assert_eq!(all.len(), 2);
+    let own = bindings_of(&s, &all);
+    assert_eq!(own.keys().collect::<Vec<_>>(), vec![&binding_key(&s, "data")]);
+    assert_eq!(evaluate(&s, &healthy(), &own), evaluate(&s, &healthy(), &all));
+    assert_eq!(bindings_of(&other, &all).len(), 1);
+}
+
+#[test]
 fn singleton_scale_and_revision_mode_are_owned() {
     let s = stack();
     let mut o = healthy();

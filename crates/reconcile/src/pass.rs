@@ -11,7 +11,7 @@ use crate::api::ArmApi;
 use crate::diff::{Diff, diff_stack_with};
 use crate::drift::{Drift, DriftSeverity};
 use crate::execute::{ExecError, ExecSettings, Executor, StepEvent, StepOutcome};
-use crate::invariants::{Bindings, remember_bindings};
+use crate::invariants::{Bindings, bindings_of, remember_bindings};
 use crate::observe::{Observed, observe};
 use crate::plan::{Plan, plan_with_holds};
 use crate::preflight::{Finding, Level, preflight};
@@ -169,7 +169,7 @@ pub async fn run_pass(
     let baseline = options
         .bindings
         .as_ref()
-        .map(|b| b.lock().map(|g| g.clone()).unwrap_or_default())
+        .map(|b| b.lock().map(|g| bindings_of(stack, &g)).unwrap_or_default())
         .unwrap_or_default();
     report.diff = diff_stack_with(stack, &observed, &baseline);
     if let Some(b) = &options.bindings

@@ -116,7 +116,9 @@ pub fn load_paths_with(paths: &[PathBuf], rules: &[&dyn StackRules]) -> Result<L
                 continue;
             }
         };
-        let (s, d) = read_one(&text, &name, rules);
+        let (mut s, d) = read_one(&text, &name, rules);
+        // File by file: the next file's parse reuses the room, instead of all of it piling up.
+        s.release_spare_capacity();
         state.stacks.extend(s.stacks);
         diags.extend(d);
     }

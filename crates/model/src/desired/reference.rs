@@ -42,6 +42,8 @@ pub enum Segment {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TemplateString {
     pub raw: String,
+    /// Text and references in order; empty when `raw` is all plain text (most values: the daemon
+    /// keeps one copy of them, not two).
     pub segments: Vec<Segment>,
     pub loc: Loc,
 }
@@ -51,7 +53,7 @@ impl TemplateString {
     pub fn literal(text: &str) -> Self {
         TemplateString {
             raw: text.to_string(),
-            segments: vec![Segment::Text(text.to_string())],
+            segments: Vec::new(),
             loc: Loc::default(),
         }
     }
@@ -65,6 +67,9 @@ impl TemplateString {
 
     /// Substitutes every reference with `lookup`'s answer; the first unresolved one is the error.
     pub fn resolve(&self, mut lookup: impl FnMut(&Reference) -> Option<String>) -> Result<String, Reference> {
+        if self.segments.is_empty() {
+            return Ok(self.raw.clone());
+        }
         let mut out = String::new();
         for s in &self.segments {
             match s {
@@ -102,6 +107,13 @@ pub fn parse_template(raw: &str, loc: Loc) -> Result<TemplateString, String> {
         }
     }
     text.push_str(rest);
+    if segments.is_empty() && text == raw {
+        return Ok(TemplateString {
+            raw: text,
+            segments,
+            loc,
+        });
+    }
     if !text.is_empty() || segments.is_empty() {
         segments.push(Segment::Text(text));
     }
@@ -171,9 +183,22 @@ mod tests {
     }
 
     #[test]
-    fn plain_strings_are_one_text_segment() {
+    fn plain_strings_are_kept_once() {
         let t = parse_template("false", Loc::default()).unwrap();
-        assert_eq!(t.segments, vec![Segment::Text("false".into())]);
+        assert_eq!(t.segments, vec![]);
+        assert_eq!(t.references().count(), 0);
         assert_eq!(t.resolve(|_| None).unwrap(), "false");
+        assert_eq!(t, TemplateString::literal("false"));
+        // `$$` is written as `$`: the text differs from `raw`, so it is a segment of its own.
+        let t = parse_template("a$$b", Loc::default()).unwrap();
+        assert_eq!(
+            (t.raw.as_str(), t.segments.as_slice()),
+            ("a$$b", &[Segment::Text("a$b".into())][..])
+        );
+        assert_eq!(t.resolve(|_| None).unwrap(), "a$b");
+        assert_eq!(
+            parse_template("", Loc::default()).unwrap().resolve(|_| None).unwrap(),
+            ""
+        );
     }
 }

@@ -117,7 +117,7 @@ pub fn table(doc: &StatusDoc) -> String {
             ]);
             for c in &a.conditions {
                 if (c.kind == HEALTHY && !c.is("True")) || (c.kind == HELD && c.is("True")) {
-                    let until = c.until.as_deref().map(|u| format!(" (until {u})")).unwrap_or_default();
+                    let until = c.until.map(|u| format!(" (until {u})")).unwrap_or_default();
                     notes.push(format!(
                         "{}/{}: {} {}: {}{until}",
                         s.name, a.key, c.kind, c.reason, c.message

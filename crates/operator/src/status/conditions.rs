@@ -55,11 +55,11 @@ fn set_condition_until(
             Cow::Borrowed(_) => Cow::Owned(text),
         },
     };
-    let until = until.map(rfc3339);
+    let until = until.map(Timestamp::new);
     match conditions.iter_mut().find(|c| c.kind == kind) {
         Some(c) => {
             if c.status != status {
-                c.last_transition_time = rfc3339(now);
+                c.last_transition_time = Timestamp::new(now);
                 c.status = Cow::Borrowed(status);
             }
             c.reason = Cow::Borrowed(reason);
@@ -71,7 +71,7 @@ fn set_condition_until(
             status: Cow::Borrowed(status),
             reason: Cow::Borrowed(reason),
             message,
-            last_transition_time: rfc3339(now),
+            last_transition_time: Timestamp::new(now),
             until,
         }),
     }

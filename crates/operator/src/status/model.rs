@@ -40,10 +40,61 @@ pub struct Condition {
     pub status: Cow<'static, str>,
     pub reason: Cow<'static, str>,
     pub message: Cow<'static, str>,
-    pub last_transition_time: String,
-    /// When a hold ends by itself (RFC 3339), if it does.
+    pub last_transition_time: Timestamp,
+    /// When a hold ends by itself, if it does.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub until: Option<String>,
+    pub until: Option<Timestamp>,
+}
+
+/// A time to the second, written as RFC 3339 (`2026-11-25T10:00:00Z`). Kept as a number: the
+/// board holds two per condition, twelve conditions per stack (decision 0037).
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Timestamp(i64);
+
+impl Timestamp {
+    pub fn new(t: OffsetDateTime) -> Self {
+        Timestamp(t.unix_timestamp())
+    }
+
+    fn time(self) -> Option<OffsetDateTime> {
+        OffsetDateTime::from_unix_timestamp(self.0).ok()
+    }
+}
+
+impl std::fmt::Display for Timestamp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.time() {
+            Some(t) => f.write_str(&rfc3339(t)),
+            None => write!(f, "{}", self.0),
+        }
+    }
+}
+
+impl std::fmt::Debug for Timestamp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{self}")
+    }
+}
+
+impl PartialEq<&str> for Timestamp {
+    fn eq(&self, other: &&str) -> bool {
+        self.to_string() == *other
+    }
+}
+
+impl Serialize for Timestamp {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for Timestamp {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = Cow::<str>::deserialize(d)?;
+        OffsetDateTime::parse(&text, &Rfc3339)
+            .map(Timestamp::new)
+            .map_err(|e| serde::de::Error::custom(format!("`{text}` is not an RFC 3339 time: {e}")))
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]

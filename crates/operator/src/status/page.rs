@@ -59,7 +59,7 @@ fn badge(out: &mut String, c: Option<&Condition>) {
         class(c),
         escape(&c.reason),
         escape(&c.message),
-        escape(&c.last_transition_time),
+        c.last_transition_time,
         escape(&c.kind),
         escape(&c.status),
     );
@@ -130,7 +130,7 @@ fn stack_section(out: &mut String, s: &StackStatus) {
                 escape(&c.message)
             );
             if let Some(until) = &c.until {
-                let _ = write!(out, " (until {})", escape(until));
+                let _ = write!(out, " (until {until})");
             }
             out.push_str("<br>");
         }

@@ -8,8 +8,8 @@ use aca_reconcile::{
 use time::OffsetDateTime;
 use time::macros::datetime;
 
-use super::StatusBoard;
 use super::model::{Condition, HEALTHY, HELD, Hold, PROGRESSING, PassContext, SYNCED, StackStatus, StepRecord};
+use super::{StatusBoard, model};
 
 pub(super) const T0: OffsetDateTime = datetime!(2026-11-25 10:00:00 UTC);
 
@@ -69,6 +69,19 @@ pub(super) fn app<'a>(s: &'a StackStatus, key: &str, kind: &str) -> &'a Conditio
 
 pub(super) const SCALE: &str = "apps.langfuse.template.scale.maxReplicas";
 pub(super) const SINGLETON: &str = "apps.clickhouse.template.scale.maxReplicas";
+
+#[test]
+fn condition_times_are_served_as_rfc3339_and_read_back() {
+    let t = model::Timestamp::new(at(300));
+    let text = serde_json::to_string(&t).unwrap();
+    assert_eq!(text, "\"2026-11-25T10:05:00Z\"");
+    assert_eq!(serde_json::from_str::<model::Timestamp>(&text).unwrap(), t);
+    // A time from a server in another zone is the same instant.
+    let shifted: model::Timestamp = serde_json::from_str("\"2026-11-25T11:05:00+01:00\"").unwrap();
+    assert_eq!(shifted, t);
+    let bad = serde_json::from_str::<model::Timestamp>("\"yesterday\"").unwrap_err();
+    assert!(bad.to_string().contains("`yesterday` is not an RFC 3339 time"), "{bad}");
+}
 
 #[test]
 fn before_any_pass_everything_is_unknown_and_not_held() {
@@ -211,7 +224,10 @@ fn a_contest_holds_the_app_until_a_time_and_then_releases_it() {
     );
     let held = app(&s, "clickhouse", HELD);
     assert_eq!((&*held.status, &*held.reason), ("True", "Contested"));
-    assert_eq!(held.until.as_deref(), Some("2026-11-25T10:05:00Z"));
+    assert_eq!(
+        held.until.map(|t| t.to_string()).as_deref(),
+        Some("2026-11-25T10:05:00Z")
+    );
     assert_eq!(app(&s, "langfuse", HELD).status, "False");
     let stack_held = cond(&s.conditions, HELD);
     assert_eq!((&*stack_held.status, &*stack_held.reason), ("True", "Contested"));
@@ -241,7 +257,7 @@ fn a_correction_window_named_in_the_plan_holds_its_app() {
     let held = app(&s, "langfuse", HELD);
     assert_eq!(held.reason, "CorrectionWindow");
     assert_eq!(
-        held.until.as_deref(),
+        held.until.map(|t| t.to_string()).as_deref(),
         Some("2026-11-28T02:00:00Z"),
         "the window opens on Saturday"
     );
