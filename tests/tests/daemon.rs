@@ -196,6 +196,9 @@ async fn undeclared_fields_are_left_alone_and_steady_state_only_reads() {
         .unwrap();
     assert!(metrics.contains("aca_reconcile_passes_total"), "{metrics}");
     assert!(metrics.contains("aca_arm_requests_total"));
+    // One pass-duration histogram for the fleet, not one per stack.
+    assert!(metrics.contains("aca_reconcile_duration_seconds_count "), "{metrics}");
+    assert!(!metrics.contains("aca_reconcile_duration_seconds_count{"), "{metrics}");
     let ready = reqwest::get(format!("http://{addr}/readyz")).await.unwrap();
     assert_eq!(ready.status(), 200);
     sim.stop().await;

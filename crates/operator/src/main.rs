@@ -24,7 +24,7 @@ use crate::cli::{Cli, Command};
 
 // jemalloc, with the options in .cargo/config.toml: the daemon's peak memory is set in its first
 // seconds, and glibc's malloc never gives that back (decision 0037).
-#[cfg(not(target_env = "msvc"))]
+#[cfg(all(feature = "jemalloc", not(target_env = "msvc")))]
 #[global_allocator]
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
@@ -63,4 +63,22 @@ fn main() -> ExitCode {
             Command::Validate(_) | Command::Version => unreachable!("handled above"),
         }
     })
+}
+
+#[cfg(all(test, feature = "jemalloc", not(target_env = "msvc")))]
+mod allocator_tests {
+    use tikv_jemalloc_ctl::{config, opt};
+
+    /// The options of .cargo/config.toml are built into the allocator this binary runs with,
+    /// and in effect.
+    #[test]
+    fn jemalloc_runs_with_one_arena_no_thread_cache_and_no_decay() {
+        assert_eq!(
+            // Read back with its C string's NUL.
+            config::malloc_conf::read().unwrap().trim_end_matches('\0'),
+            "narenas:1,tcache:false,dirty_decay_ms:0,muzzy_decay_ms:0"
+        );
+        assert_eq!(opt::narenas::read().unwrap(), 1);
+        assert!(!opt::tcache::read().unwrap());
+    }
 }

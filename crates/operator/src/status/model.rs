@@ -78,7 +78,8 @@ impl std::fmt::Debug for Timestamp {
 
 impl PartialEq<&str> for Timestamp {
     fn eq(&self, other: &&str) -> bool {
-        self.to_string() == *other
+        // The same instant, however the text writes its zone.
+        OffsetDateTime::parse(other, &Rfc3339).is_ok_and(|t| Timestamp::new(t) == *self)
     }
 }
 

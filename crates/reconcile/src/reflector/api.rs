@@ -176,7 +176,7 @@ impl ArmApi for Reflector {
                 && e.settled
                 && e.stamp == at
             {
-                e.revisions = Some((at, Packed::new(&revisions)));
+                e.revisions = Some((at, Packed::shared(&revisions)));
             }
         }
         Ok(revisions)

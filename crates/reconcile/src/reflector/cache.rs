@@ -83,7 +83,7 @@ impl AppEntry {
         AppEntry {
             settled: app_settled(app),
             stamp: stamp(app),
-            app: Packed::new(app),
+            app: Packed::shared(app),
             seq,
             secrets: None,
             revisions: None,

@@ -194,7 +194,7 @@ impl Reflector {
             .iter()
             .filter_map(|env| {
                 let key = env.id.as_deref().unwrap_or_default().to_ascii_lowercase();
-                scope.environments.contains(&key).then(|| (key, Packed::new(env)))
+                scope.environments.contains(&key).then(|| (key, Packed::shared(env)))
             })
             .collect();
         // The futures are built first (the stream holds futures, not a closure, so the resync
@@ -279,7 +279,7 @@ impl Reflector {
         let exists = env.is_some();
         match env {
             Some(env) if cache.scope.environments.contains(&key) => {
-                cache.environments.insert(key.clone(), Packed::new(&env));
+                cache.environments.insert(key.clone(), Packed::shared(&env));
             }
             _ => {
                 cache.environments.remove(&key);

@@ -5,10 +5,17 @@
 //!
 //! Each thread keeps one compressor and one decompressor: building one allocates and zeroes
 //! hundreds of KB, far more than the few KB of an entry.
+//!
+//! Apps look alike (the same keys; in a fleet, the same images and settings), and one app's text
+//! alone gives deflate little to match. [`Packed::shared`] deflates against a preset dictionary:
+//! the text of the first value of its type the process packed (decision 0037). Each entry keeps
+//! its dictionary (shared), so it always reads back. Secrets are never packed against one: the
+//! dictionary would keep the first app's values for the process's life.
 
 use std::cell::RefCell;
 use std::fmt;
 use std::marker::PhantomData;
+use std::sync::{Arc, Mutex};
 
 use flate2::{Compress, Compression, Decompress, FlushCompress, FlushDecompress, Status};
 use serde::Serialize;
@@ -19,27 +26,62 @@ thread_local! {
     static INFLATE: RefCell<Decompress> = RefCell::new(Decompress::new(false));
 }
 
+/// Deflate looks back 32 KiB at most: a longer dictionary would only be kept, not used.
+const MAX_DICTIONARY: usize = 32 * 1024;
+
+/// A type's name and its dictionary.
+type Dictionary = (&'static str, Arc<[u8]>);
+
+/// Each type's dictionary, set by its first [`Packed::shared`].
+static DICTIONARIES: Mutex<Vec<Dictionary>> = Mutex::new(Vec::new());
+
 #[derive(Clone)]
 pub(crate) struct Packed<T> {
     deflated: Box<[u8]>,
     /// The JSON's length: a read inflates into exactly that.
     len: usize,
+    /// The preset dictionary it was deflated against, if any.
+    dictionary: Option<Arc<[u8]>>,
     of: PhantomData<fn() -> T>,
 }
 
 impl<T: Serialize + DeserializeOwned> Packed<T> {
+    /// Deflated on its own: for values that must not outlive their entry (secrets).
     pub fn new(value: &T) -> Self {
-        // The model's types serialize to JSON always (they came from it).
-        let json = serde_json::to_vec(value).expect("a model type serializes");
+        Self::pack_json(to_json(value), None)
+    }
+
+    /// Deflated against its type's dictionary (the first value of the type packed so).
+    pub fn shared(value: &T) -> Self {
+        let json = to_json(value);
+        let dictionary = {
+            let mut all = DICTIONARIES.lock().unwrap_or_else(|e| e.into_inner());
+            let name = std::any::type_name::<T>();
+            match all.iter().find(|(n, _)| *n == name) {
+                Some((_, d)) => d.clone(),
+                None => {
+                    // The end of the text, as deflate reads a dictionary's last bytes first.
+                    let d: Arc<[u8]> = Arc::from(&json[json.len().saturating_sub(MAX_DICTIONARY)..]);
+                    all.push((name, d.clone()));
+                    d
+                }
+            }
+        };
+        Self::pack_json(json, Some(dictionary))
+    }
+
+    fn pack_json(json: Vec<u8>, dictionary: Option<Arc<[u8]>>) -> Self {
         Packed {
-            deflated: deflate(&json).into_boxed_slice(),
+            deflated: deflate(&json, dictionary.as_deref()).into_boxed_slice(),
             len: json.len(),
+            dictionary,
             of: PhantomData,
         }
     }
 
     pub fn get(&self) -> T {
-        serde_json::from_slice(&inflate(&self.deflated, self.len)).expect("the text was serialized from this type")
+        serde_json::from_slice(&inflate(&self.deflated, self.len, self.dictionary.as_deref()))
+            .expect("the text was serialized from this type")
     }
 
     /// Bytes kept (for tests and decisions).
@@ -56,9 +98,19 @@ impl<T> fmt::Debug for Packed<T> {
     }
 }
 
-fn deflate(input: &[u8]) -> Vec<u8> {
+/// The model's types serialize to JSON always (they came from it).
+fn to_json<T: Serialize>(value: &T) -> Vec<u8> {
+    serde_json::to_vec(value).expect("a model type serializes")
+}
+
+fn deflate(input: &[u8], dictionary: Option<&[u8]>) -> Vec<u8> {
     DEFLATE.with_borrow_mut(|deflater| {
         deflater.reset();
+        if let Some(d) = dictionary {
+            deflater
+                .set_dictionary(d)
+                .expect("a dictionary set right after a reset");
+        }
         let mut out = Vec::with_capacity(input.len() / 2 + 64);
         loop {
             let read = deflater.total_in() as usize;
@@ -74,9 +126,14 @@ fn deflate(input: &[u8]) -> Vec<u8> {
     })
 }
 
-fn inflate(input: &[u8], len: usize) -> Vec<u8> {
+fn inflate(input: &[u8], len: usize, dictionary: Option<&[u8]>) -> Vec<u8> {
     INFLATE.with_borrow_mut(|inflater| {
         inflater.reset(false);
+        if let Some(d) = dictionary {
+            inflater
+                .set_dictionary(d)
+                .expect("a dictionary set right after a reset");
+        }
         let mut out = Vec::with_capacity(len);
         let status = inflater
             .decompress_vec(input, &mut out, FlushDecompress::Finish)
@@ -148,6 +205,47 @@ mod tests {
         for (p, v) in packed.iter().zip(&values).rev() {
             assert_eq!(&p.get(), v);
         }
+    }
+
+    /// Apps alike deflate against the first one's text to a fraction of what they take alone,
+    /// and read back whole; another type has its own dictionary.
+    #[test]
+    fn alike_apps_share_a_dictionary() {
+        // A type of its own: the process's first app (another test's) sets the apps' dictionary.
+        #[derive(Debug, PartialEq, Serialize, serde::Deserialize)]
+        #[serde(transparent)]
+        struct Web(ContainerApp);
+        let app = |i: usize| -> Web {
+            let env: Vec<_> = (0..12)
+                .map(|k| json!({"name": format!("SETTING_{k}"), "value": format!("value {k}")}))
+                .collect();
+            Web(serde_json::from_value(json!({
+                "id": format!("/subscriptions/s/resourceGroups/rg-{i}/providers/Microsoft.App/containerApps/web-{i}"),
+                "name": format!("web-{i}"),
+                "properties": {"template": {"containers": [{"name": "web", "image": "example/web:1", "env": env}]}}
+            }))
+            .unwrap())
+        };
+        let first = Packed::shared(&app(0));
+        let (alone, shared) = (Packed::new(&app(1)), Packed::shared(&app(1)));
+        assert!(first.dictionary.is_some() && shared.dictionary.is_some() && alone.dictionary.is_none());
+        assert!(
+            shared.kept_bytes() * 3 < alone.kept_bytes(),
+            "{} bytes with the dictionary, {} without",
+            shared.kept_bytes(),
+            alone.kept_bytes()
+        );
+        for i in 0..3 {
+            assert_eq!(Packed::shared(&app(i)).get(), app(i));
+        }
+        assert_eq!((first.get(), alone.get(), shared.get()), (app(0), app(1), app(1)));
+        // Strings have their own dictionary, not the apps' text.
+        let text = Packed::shared(&"x".repeat(100));
+        assert_eq!(text.get(), "x".repeat(100));
+        assert!(!Arc::ptr_eq(
+            text.dictionary.as_ref().unwrap(),
+            shared.dictionary.as_ref().unwrap()
+        ));
     }
 
     #[test]
