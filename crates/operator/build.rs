@@ -28,6 +28,17 @@ fn main() {
     println!("cargo:rustc-env=ACA_GIT_COMMIT={commit}");
     println!("cargo:rustc-env=ACA_BUILD_DATE={date}");
     println!("cargo:rerun-if-env-changed=SOURCE_DATE_EPOCH");
+    // jemalloc's options come from .cargo/config.toml, found only when building inside the
+    // repository; without them jemalloc keeps as much as glibc's malloc (decision 0037).
+    println!("cargo:rerun-if-env-changed=JEMALLOC_SYS_WITH_MALLOC_CONF");
+    if std::env::var_os("CARGO_FEATURE_JEMALLOC").is_some()
+        && std::env::var_os("JEMALLOC_SYS_WITH_MALLOC_CONF").is_none()
+    {
+        println!(
+            "cargo:warning=JEMALLOC_SYS_WITH_MALLOC_CONF is not set: build from the repository (its \
+             .cargo/config.toml sets it) or set it as there; jemalloc's defaults keep more memory"
+        );
+    }
     println!("cargo:rerun-if-changed=../../.git/HEAD");
     println!("cargo:rerun-if-changed=../../.git/refs/heads");
 }

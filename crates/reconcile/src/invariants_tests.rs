@@ -326,7 +326,14 @@ fn a_pass_reads_only_its_own_stacks_bindings() {
     assert_eq!(all.len(), 2);
     let own = bindings_of(&s, &all);
     assert_eq!(own.keys().collect::<Vec<_>>(), vec![&binding_key(&s, "data")]);
-    assert_eq!(evaluate(&s, &healthy(), &own), evaluate(&s, &healthy(), &all));
+    // The pass judges a changed binding against its own first one as before.
+    let mut moved = healthy();
+    moved
+        .storages
+        .insert("data".into(), storage("acct", "elsewhere", "ReadWrite"));
+    let breaches = evaluate(&s, &moved, &own);
+    assert_eq!(breaches.len(), 1, "{breaches:#?}");
+    assert_eq!(breaches, evaluate(&s, &moved, &all));
     assert_eq!(bindings_of(&other, &all).len(), 1);
 }
 

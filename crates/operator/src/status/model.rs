@@ -78,8 +78,10 @@ impl std::fmt::Debug for Timestamp {
 
 impl PartialEq<&str> for Timestamp {
     fn eq(&self, other: &&str) -> bool {
-        // The same instant, however the text writes its zone.
-        OffsetDateTime::parse(other, &Rfc3339).is_ok_and(|t| Timestamp::new(t) == *self)
+        // As served: the text itself.
+        let mut served = String::new();
+        let _ = std::fmt::Write::write_fmt(&mut served, format_args!("{self}"));
+        served == *other
     }
 }
 
@@ -92,6 +94,10 @@ impl Serialize for Timestamp {
 impl<'de> Deserialize<'de> for Timestamp {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let text = Cow::<str>::deserialize(d)?;
+        // A number is what `Display` writes for a time RFC 3339 cannot (never seen in practice).
+        if let Ok(secs) = text.parse::<i64>() {
+            return Ok(Timestamp(secs));
+        }
         OffsetDateTime::parse(&text, &Rfc3339)
             .map(Timestamp::new)
             .map_err(|e| serde::de::Error::custom(format!("`{text}` is not an RFC 3339 time: {e}")))

@@ -79,6 +79,8 @@ fn condition_times_are_served_as_rfc3339_and_read_back() {
     // A time from a server in another zone is the same instant.
     let shifted: model::Timestamp = serde_json::from_str("\"2026-11-25T11:05:00+01:00\"").unwrap();
     assert_eq!(shifted, t);
+    assert_eq!(t, "2026-11-25T10:05:00Z");
+    assert_ne!(t, "2026-11-25T11:05:00+01:00", "compared as served");
     let bad = serde_json::from_str::<model::Timestamp>("\"yesterday\"").unwrap_err();
     assert!(bad.to_string().contains("`yesterday` is not an RFC 3339 time"), "{bad}");
 }
