@@ -116,9 +116,7 @@ pub fn load_paths_with(paths: &[PathBuf], rules: &[&dyn StackRules]) -> Result<L
                 continue;
             }
         };
-        let (mut s, d) = read_one(&text, &name, rules);
-        // File by file: the next file's parse reuses the room, instead of all of it piling up.
-        s.release_spare_capacity();
+        let (s, d) = read_one(&text, &name, rules);
         state.stacks.extend(s.stacks);
         diags.extend(d);
     }
@@ -167,7 +165,9 @@ fn finish(mut state: DesiredState, mut diags: Vec<Diagnostic>) -> Result<Loaded,
         diags.sort_by(|a, b| (a.severity, &a.file, a.loc).cmp(&(b.severity, &b.file, b.loc)));
         return Err(LoadError::Invalid(diags));
     }
-    state.release_spare_capacity();
+    // Each file's stacks gave back their room as they were read (`read_text`); the list of them
+    // is what grew here.
+    state.stacks.shrink_to_fit();
     Ok(Loaded { state, warnings: diags })
 }
 
@@ -214,7 +214,9 @@ fn read_text(text: &str, file: &str, rules: &[&dyn StackRules]) -> (DesiredState
             return (DesiredState::default(), d.items);
         }
     };
-    let state = schema::read_document(&mut d, &root, file);
+    let mut state = schema::read_document(&mut d, &root, file);
+    // File by file, so the next file's parse reuses the room instead of all of it piling up.
+    state.release_spare_capacity();
     // Cross-field checks only make sense on a stack whose own fields read cleanly.
     if d.error_count() == 0 {
         for (i, stack) in state.stacks.iter().enumerate() {

@@ -54,20 +54,19 @@ impl<T: Serialize + DeserializeOwned> Packed<T> {
 
     /// Deflated against its type's dictionary (the first value of the type packed so).
     pub fn shared(value: &T) -> Self {
-        let json = to_json(value);
         let dictionary = {
             let mut all = DICTIONARIES.lock().unwrap_or_else(|e| e.into_inner());
             let name = std::any::type_name::<T>();
             match all.iter().find(|(n, _)| *n == name) {
                 Some((_, d)) => d.clone(),
                 None => {
-                    let d: Arc<[u8]> = Arc::from(dictionary_from(&json));
+                    let d: Arc<[u8]> = Arc::from(dictionary_from(value));
                     all.push((name, d.clone()));
                     d
                 }
             }
         };
-        Self::pack_json(json, Some(dictionary))
+        Self::pack_json(to_json(value), Some(dictionary))
     }
 
     fn pack_json(json: Vec<u8>, dictionary: Option<Arc<[u8]>>) -> Self {
@@ -101,7 +100,7 @@ impl<T> fmt::Debug for Packed<T> {
 /// A dictionary from a value's text: every `value` string blanked (environment variables, and
 /// secrets should one ever come back with one), since the dictionary outlives the entry; the keys,
 /// names, images and ids are what alike entries share. Its end, as deflate reads no further back.
-fn dictionary_from(json: &[u8]) -> Vec<u8> {
+fn dictionary_from<T: Serialize>(value: &T) -> Vec<u8> {
     fn blank(v: &mut serde_json::Value) {
         match v {
             serde_json::Value::Object(map) => {
@@ -116,9 +115,9 @@ fn dictionary_from(json: &[u8]) -> Vec<u8> {
             _ => {}
         }
     }
-    let mut value: serde_json::Value = serde_json::from_slice(json).expect("serialized just now");
-    blank(&mut value);
-    let text = to_json(&value);
+    let mut tree = serde_json::to_value(value).expect("a model type serializes");
+    blank(&mut tree);
+    let text = to_json(&tree);
     text[text.len().saturating_sub(MAX_DICTIONARY)..].to_vec()
 }
 
