@@ -339,7 +339,9 @@ async fn main() {
     eprintln!("aca-bench: preparing the fleet template (one real migration on the simulator)");
     let template = fleet::migrated_template().await;
     let mut rows = Vec::new();
-    for &n in args.sizes.iter().filter(|_| !args.watching_only) {
+    // `--watching-only` skips the polling-pass sizes too.
+    let sizes: &[usize] = if args.watching_only { &[] } else { &args.sizes };
+    for &n in sizes {
         eprintln!("aca-bench: N = {n} stacks ({} apps)", 2 * n);
         let row = measure(&args, &template, n, &desired).await;
         eprintln!("  {}", row.summary());

@@ -376,14 +376,12 @@ subscription's read budget if longer; the slowest subscription's.\n\n",
         // ARM's throttle stretches the polling operator's period, the measured figure is lower.
         let nominal = polling.and_then(|p| p.reads_per_app_pass).map(|r| r * 120.0 / watched);
         let mut checks = Vec::new();
-        // Without a polling row (`--watching-only`) there is nothing to compare reads with.
-        if polling.is_none() {
-            out.push_str(&format!(
+        match polling {
+            // Without a polling row (`--watching-only`) there is nothing to compare reads with.
+            None => out.push_str(&format!(
                 "- N = {n}: reads against polling: not measured (no polling row)\n"
-            ));
-        }
-        if let Some(p) = polling {
-            checks.push((
+            )),
+            Some(p) => checks.push((
                 format!(
                     "≥ 20× fewer reads than polling at 30 s ({} against 30 s: {} reads per app and pass × 120; {} against the polling operator as measured, period {} s)",
                     nominal.map_or("—".into(), |f| format!("{f:.0}×")),
@@ -392,7 +390,7 @@ subscription's read budget if longer; the slowest subscription's.\n\n",
                     secs(p.period_s),
                 ),
                 nominal.is_some_and(|f| f >= 20.0),
-            ));
+            )),
         }
         checks.extend([
             (
